@@ -1,0 +1,302 @@
+//! Key selection: which of a provider's keys serves a request.
+//!
+//! Bifrost's rules: a key must be enabled, have a value (unless the provider works without one),
+//! not blacklist the model, and list the model in `models` (`"*"` = all; an empty list denies in
+//! config version 2 and allows in version 1). Among those, `x-bf-api-key-id` / `x-bf-api-key` pin
+//! one; otherwise a weighted random pick over `int(weight * 100)` (uniform when all weights are 0).
+
+/// One usable key, compiled from the config.
+#[derive(Clone, PartialEq)]
+pub struct KeyEntry {
+    /// Key id (`x-bf-api-key-id`).
+    pub id: String,
+    /// Key name (`x-bf-api-key`).
+    pub name: String,
+    /// The resolved secret.
+    pub value: String,
+    /// Models the key serves (`"*"` = all).
+    pub models: Vec<String>,
+    /// Models the key must never serve (wins over `models`).
+    pub blacklisted_models: Vec<String>,
+    /// Weight in hundredths, as Bifrost truncates it.
+    pub weight_units: u64,
+    /// Whether the key is enabled.
+    pub enabled: bool,
+}
+
+impl std::fmt::Debug for KeyEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret never reaches logs.
+        f.debug_struct("KeyEntry")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("models", &self.models)
+            .field("weight_units", &self.weight_units)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an empty `models` list is read (config `version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmptyModels {
+    /// Version 2 (default): an empty list allows nothing.
+    Deny,
+    /// Version 1: an empty list allows every model.
+    Allow,
+}
+
+/// A key the client asked for by header.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyPin<'a> {
+    /// `x-bf-api-key-id`.
+    Id(&'a str),
+    /// `x-bf-api-key`.
+    Name(&'a str),
+}
+
+/// Why no key could be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// No key serves the model.
+    #[error("no keys found that support model: {0}")]
+    NoKeyForModel(String),
+    /// The pinned key does not exist or cannot serve the model.
+    #[error("key '{0}' not found or cannot serve the model")]
+    PinnedNotFound(String),
+    /// Every key serving the model was already tried and excluded.
+    #[error("every key for the model was excluded")]
+    Exhausted,
+}
+
+/// The keys of one provider, ready for selection.
+#[derive(Debug, Clone)]
+pub struct KeyRing {
+    keys: Vec<KeyEntry>,
+    empty_models: EmptyModels,
+    allows_empty_value: bool,
+}
+
+impl KeyRing {
+    /// Builds a ring; `allows_empty_value` is true for providers that work without a key value.
+    pub fn new(keys: Vec<KeyEntry>, empty_models: EmptyModels, allows_empty_value: bool) -> Self {
+        Self {
+            keys,
+            empty_models,
+            allows_empty_value,
+        }
+    }
+
+    /// All keys, usable or not.
+    pub fn keys(&self) -> &[KeyEntry] {
+        &self.keys
+    }
+
+    /// The key at `index`.
+    pub fn get(&self, index: usize) -> Option<&KeyEntry> {
+        self.keys.get(index)
+    }
+
+    /// Whether key `k` may serve `model` at all.
+    pub fn serves(&self, k: &KeyEntry, model: &str) -> bool {
+        if !k.enabled || (k.value.is_empty() && !self.allows_empty_value) {
+            return false;
+        }
+        if k.blacklisted_models.iter().any(|m| m == model) {
+            return false;
+        }
+        if k.models.is_empty() {
+            return self.empty_models == EmptyModels::Allow;
+        }
+        k.models.iter().any(|m| m == "*" || m == model)
+    }
+
+    /// How many keys may serve `model`.
+    pub fn count_serving(&self, model: &str) -> usize {
+        self.keys.iter().filter(|k| self.serves(k, model)).count()
+    }
+
+    /// Picks a key index for `model`, skipping the indices in `exclude` (keys already failed).
+    pub fn select(
+        &self,
+        model: &str,
+        pin: Option<KeyPin<'_>>,
+        exclude: &[usize],
+    ) -> Result<usize, KeyError> {
+        if let Some(pin) = pin {
+            let (found, label) = match pin {
+                KeyPin::Id(id) => (self.keys.iter().position(|k| k.id == id), id),
+                KeyPin::Name(name) => (self.keys.iter().position(|k| k.name == name), name),
+            };
+            return match found {
+                Some(i) if self.serves(&self.keys[i], model) => {
+                    if exclude.contains(&i) {
+                        Err(KeyError::Exhausted)
+                    } else {
+                        Ok(i)
+                    }
+                }
+                _ => Err(KeyError::PinnedNotFound(label.to_string())),
+            };
+        }
+        let usable = |i: usize, k: &KeyEntry| self.serves(k, model) && !exclude.contains(&i);
+        let mut count = 0usize;
+        let mut total = 0u64;
+        let mut only = 0usize;
+        for (i, k) in self.keys.iter().enumerate() {
+            if usable(i, k) {
+                count += 1;
+                total += k.weight_units;
+                only = i;
+            }
+        }
+        match count {
+            0 if exclude.is_empty() => Err(KeyError::NoKeyForModel(model.to_string())),
+            0 => Err(KeyError::Exhausted),
+            1 => Ok(only),
+            _ if total == 0 => {
+                let nth = fastrand::usize(..count);
+                self.nth_usable(nth, &usable)
+            }
+            _ => {
+                let mut r = fastrand::u64(..total);
+                for (i, k) in self.keys.iter().enumerate() {
+                    if usable(i, k) {
+                        if r < k.weight_units {
+                            return Ok(i);
+                        }
+                        r -= k.weight_units;
+                    }
+                }
+                Ok(only)
+            }
+        }
+    }
+
+    fn nth_usable(
+        &self,
+        nth: usize,
+        usable: &impl Fn(usize, &KeyEntry) -> bool,
+    ) -> Result<usize, KeyError> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(i, k)| usable(*i, k))
+            .nth(nth)
+            .map(|(i, _)| i)
+            .ok_or(KeyError::Exhausted)
+    }
+}
+
+/// Converts a config weight to Bifrost's integer units (weights below 0.01 truncate to 0).
+pub fn weight_units(weight: f64) -> u64 {
+    if weight.is_finite() && weight > 0.0 {
+        (weight * 100.0) as u64
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, models: &[&str], weight: f64) -> KeyEntry {
+        KeyEntry {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            value: format!("sk-{name}"),
+            models: models.iter().map(|s| s.to_string()).collect(),
+            blacklisted_models: vec![],
+            weight_units: weight_units(weight),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn filters_by_models_and_blacklist() {
+        let mut b = key("b", &["*"], 1.0);
+        b.blacklisted_models = vec!["gpt-4o".into()];
+        let ring = KeyRing::new(
+            vec![key("a", &["gpt-4o-mini"], 1.0), b, key("c", &[], 1.0)],
+            EmptyModels::Deny,
+            false,
+        );
+        assert_eq!(ring.count_serving("gpt-4o"), 0);
+        assert_eq!(ring.count_serving("gpt-4o-mini"), 2);
+        assert_eq!(
+            ring.select("gpt-4o", None, &[]),
+            Err(KeyError::NoKeyForModel("gpt-4o".into()))
+        );
+        let v1 = KeyRing::new(vec![key("c", &[], 1.0)], EmptyModels::Allow, false);
+        assert_eq!(v1.select("anything", None, &[]), Ok(0));
+    }
+
+    #[test]
+    fn disabled_and_empty_values_skipped() {
+        let mut a = key("a", &["*"], 1.0);
+        a.enabled = false;
+        let mut b = key("b", &["*"], 1.0);
+        b.value.clear();
+        let ring = KeyRing::new(vec![a.clone(), b.clone()], EmptyModels::Deny, false);
+        assert!(ring.select("m", None, &[]).is_err());
+        let keyless = KeyRing::new(vec![a, b], EmptyModels::Deny, true);
+        assert_eq!(keyless.select("m", None, &[]), Ok(1));
+    }
+
+    #[test]
+    fn weighted_pick_follows_weights() {
+        let ring = KeyRing::new(
+            vec![key("a", &["*"], 3.0), key("b", &["*"], 1.0)],
+            EmptyModels::Deny,
+            false,
+        );
+        let mut hits = [0u32; 2];
+        for _ in 0..20_000 {
+            hits[ring.select("m", None, &[]).expect("key")] += 1;
+        }
+        let share = f64::from(hits[0]) / 20_000.0;
+        assert!((0.70..0.80).contains(&share), "share of a = {share}");
+    }
+
+    #[test]
+    fn zero_weights_are_uniform_and_exclusion_rotates() {
+        let ring = KeyRing::new(
+            vec![key("a", &["*"], 0.0), key("b", &["*"], 0.0)],
+            EmptyModels::Deny,
+            false,
+        );
+        let mut seen = [false; 2];
+        for _ in 0..200 {
+            seen[ring.select("m", None, &[]).expect("key")] = true;
+        }
+        assert_eq!(seen, [true, true]);
+        assert_eq!(ring.select("m", None, &[0]), Ok(1));
+        assert_eq!(ring.select("m", None, &[0, 1]), Err(KeyError::Exhausted));
+    }
+
+    #[test]
+    fn pins_by_name_and_id() {
+        let ring = KeyRing::new(
+            vec![key("a", &["*"], 1.0), key("b", &["x"], 1.0)],
+            EmptyModels::Deny,
+            false,
+        );
+        assert_eq!(ring.select("m", Some(KeyPin::Name("a")), &[]), Ok(0));
+        assert_eq!(ring.select("x", Some(KeyPin::Id("id-b")), &[]), Ok(1));
+        assert_eq!(
+            ring.select("m", Some(KeyPin::Name("b")), &[]),
+            Err(KeyError::PinnedNotFound("b".into()))
+        );
+        assert_eq!(
+            ring.select("m", Some(KeyPin::Name("zzz")), &[]),
+            Err(KeyError::PinnedNotFound("zzz".into()))
+        );
+    }
+
+    #[test]
+    fn debug_hides_secret() {
+        let k = key("a", &["*"], 1.0);
+        assert!(!format!("{k:?}").contains("sk-a"));
+    }
+}

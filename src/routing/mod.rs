@@ -1,0 +1,3 @@
+//! Routing: from `provider/model` to a provider route and a key.
+
+pub mod keys;
