@@ -46,12 +46,17 @@ impl<T> Publisher<T> {
     }
 }
 
+/// A snapshot as a core hands it out: an `Rc` around the shared `Arc`, so that a request taking
+/// a reference bumps a core-local count instead of the `Arc`'s count shared by every core.
+#[allow(clippy::redundant_allocation)]
+pub type Snapshot<T> = Rc<Arc<T>>;
+
 /// One core's cached view of the published snapshot (`!Send`: lives on its worker).
 #[derive(Debug)]
 pub struct CoreView<T> {
     publisher: Arc<Publisher<T>>,
     generation: Cell<u64>,
-    current: RefCell<Rc<Arc<T>>>,
+    current: RefCell<Snapshot<T>>,
 }
 
 impl<T> CoreView<T> {
@@ -66,7 +71,7 @@ impl<T> CoreView<T> {
     }
 
     /// The snapshot to serve this request with: one relaxed load when nothing changed.
-    pub fn current(&self) -> Rc<Arc<T>> {
+    pub fn current(&self) -> Snapshot<T> {
         if self.publisher.generation() != self.generation.get() {
             let (generation, next) = self.publisher.load();
             self.generation.set(generation);
