@@ -51,14 +51,7 @@ impl Args {
 
 /// Rewrites Bifrost's Go-style flags (`-app-dir`, `-port`, `-host`, also `-flag=value`) to `--flag`.
 pub fn normalize_bifrost_flags(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    const GO_FLAGS: &[&str] = &[
-        "app-dir",
-        "port",
-        "host",
-        "config",
-        "workers",
-        "log-level",
-    ];
+    const GO_FLAGS: &[&str] = &["app-dir", "port", "host", "config", "workers", "log-level"];
     args.into_iter()
         .map(|a| {
             let Some(rest) = a.strip_prefix('-') else {

@@ -7,6 +7,8 @@
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::json::JsonError;
+
 /// The operation a request asked for, in Bifrost's `request_type` spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestType {
@@ -39,7 +41,10 @@ impl RequestType {
 
     /// Whether the response is an SSE stream.
     pub fn is_stream(self) -> bool {
-        matches!(self, Self::ChatCompletionStream | Self::TextCompletionStream)
+        matches!(
+            self,
+            Self::ChatCompletionStream | Self::TextCompletionStream
+        )
     }
 }
 
@@ -75,7 +80,7 @@ pub enum GatewayError {
     },
     /// The body nests deeper than the gateway accepts, or is not valid JSON.
     #[error("invalid request body: {0}")]
-    Json(String),
+    Json(#[from] JsonError),
     /// The provider in `provider/model` is not configured.
     #[error("failed to get config for provider: {0}")]
     UnknownProvider(String),
@@ -112,7 +117,7 @@ pub enum GatewayError {
     CredentialsExhausted(String),
     /// The provider answered with an error status.
     #[error("{}", .0.message)]
-    Provider(ProviderError),
+    Provider(Box<ProviderError>),
     /// The gateway is shutting down.
     #[error("gateway is shutting down")]
     ShuttingDown,
@@ -267,13 +272,13 @@ mod tests {
 
     #[test]
     fn provider_error_keeps_upstream_fields() {
-        let e = GatewayError::Provider(ProviderError {
+        let e = GatewayError::Provider(Box::new(ProviderError {
             status: 429,
             kind: Some("rate_limit_exceeded".into()),
             code: Some("rate_limit".into()),
             message: "slow down".into(),
             param: None,
-        });
+        }));
         let ctx = ErrorContext {
             provider: Some("openai".into()),
             model_requested: Some("gpt-4o".into()),

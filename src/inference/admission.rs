@@ -116,7 +116,10 @@ impl Admission {
 
     /// Requests waiting for `provider` on this core.
     pub fn waiting(&self, provider: &str) -> usize {
-        self.gates.borrow().get(provider).map_or(0, |g| g.waiting.len())
+        self.gates
+            .borrow()
+            .get(provider)
+            .map_or(0, |g| g.waiting.len())
     }
 }
 
@@ -224,7 +227,10 @@ mod tests {
                 buffer: 10,
             };
             let p = a.acquire("openai", lim, true).await.expect("first");
-            assert_eq!(a.acquire("openai", lim, true).await.err(), Some(Refused::QueueFull));
+            assert_eq!(
+                a.acquire("openai", lim, true).await.err(),
+                Some(Refused::QueueFull)
+            );
             drop(p);
             assert!(a.acquire("openai", lim, true).await.is_ok());
         });
@@ -247,7 +253,10 @@ mod tests {
             });
             monoio::time::sleep(std::time::Duration::from_millis(5)).await;
             assert_eq!(a.waiting("p"), 1);
-            assert_eq!(a.acquire("p", lim, false).await.err(), Some(Refused::QueueFull));
+            assert_eq!(
+                a.acquire("p", lim, false).await.err(),
+                Some(Refused::QueueFull)
+            );
             order.borrow_mut().push("release");
             drop(first);
             waiter.await;

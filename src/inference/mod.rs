@@ -1,4 +1,148 @@
-//! Inference: admission, retries with async backoff, fallbacks, and the upstream exchange.
+//! Inference: from a parsed request to the provider's answer, with retries and fallbacks.
+//!
+//! ```text
+//! handle          read model/stream/fallbacks (lazy, no DOM) -> provider/model
+//!  -> attempt     provider route -> admission -> key -> upstream (retries with async backoff)
+//!  -> fallbacks   on an error that allows it, each `provider/model` in order; the primary's
+//!                 error is returned when all fail
+//! ```
 
 pub mod admission;
+pub mod attempt;
+pub mod models;
 pub mod retry;
+pub mod stream;
+
+use bytes::Bytes;
+
+use crate::error::{ErrorContext, GatewayError, RequestType};
+use crate::http::head::RequestHead;
+use crate::json::{self, RequestFields};
+use crate::routing::keys::KeyPin;
+use crate::server::reply::Reply;
+use crate::server::worker::Worker;
+
+/// Request headers with this prefix are forwarded upstream without it (Bifrost's `x-bf-eh-*`).
+const EXTRA_HEADER_PREFIX: &str = "x-bf-eh-";
+
+/// Splits `provider/model` on the first `/`, as Bifrost does.
+pub fn split_model(model: &str) -> Result<(&str, &str), GatewayError> {
+    let model = model.trim();
+    if model.is_empty() {
+        return Err(GatewayError::BadRequest("model is required".into()));
+    }
+    match model.split_once('/') {
+        Some((p, m)) if !p.trim().is_empty() && !m.trim().is_empty() => Ok((p.trim(), m.trim())),
+        _ => Err(GatewayError::BadRequest(format!(
+            "provider is required in model field (format: provider/model), got '{model}'"
+        ))),
+    }
+}
+
+/// The request-scoped inputs shared by the primary attempt and every fallback.
+pub struct Call<'a> {
+    /// Operation (streaming or not).
+    pub op: RequestType,
+    /// The client's body, forwarded byte for byte except the spliced fields.
+    pub body: &'a Bytes,
+    /// Spans of `model` and `fallbacks` inside `body`.
+    pub fields: &'a RequestFields,
+    /// Key pinned by `x-bf-api-key-id` / `x-bf-api-key`.
+    pub pin: Option<KeyPin<'a>>,
+    /// `x-bf-eh-*` headers, forwarded upstream without the prefix.
+    pub extra_headers: Vec<(&'a str, &'a str)>,
+}
+
+/// Serves one chat, text-completion or embedding request.
+pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: Bytes) -> Reply {
+    let mut ctx = ErrorContext {
+        request_type: Some(op.as_str()),
+        ..ErrorContext::default()
+    };
+    let fields = match json::read_fields(&body) {
+        Ok(f) => f,
+        Err(e) => return Reply::error(&GatewayError::Json(e), &ctx),
+    };
+    let op = match (op, fields.stream) {
+        (RequestType::ChatCompletion, true) => RequestType::ChatCompletionStream,
+        (RequestType::TextCompletion, true) => RequestType::TextCompletionStream,
+        (op, _) => op,
+    };
+    ctx.request_type = Some(op.as_str());
+    let (provider, model) = match split_model(fields.model.as_deref().unwrap_or("")) {
+        Ok(pm) => pm,
+        Err(e) => return Reply::error(&e, &ctx),
+    };
+    ctx.provider = Some(provider.to_string());
+    ctx.model_requested = Some(model.to_string());
+
+    let pin = head
+        .header("x-bf-api-key-id")
+        .map(KeyPin::Id)
+        .or_else(|| head.header("x-bf-api-key").map(KeyPin::Name));
+    let extra_headers = head
+        .headers
+        .iter()
+        .filter_map(|(n, v)| {
+            let prefix = n.get(..EXTRA_HEADER_PREFIX.len())?;
+            let name = &n[EXTRA_HEADER_PREFIX.len()..];
+            (prefix.eq_ignore_ascii_case(EXTRA_HEADER_PREFIX) && !name.is_empty()).then_some((name, v))
+        })
+        .collect();
+    let call = Call {
+        op,
+        body: &body,
+        fields: &fields,
+        pin,
+        extra_headers,
+    };
+    let table = worker.table();
+
+    let primary = match attempt::run(worker, &table, &call, provider, model, &ctx).await {
+        Ok(reply) => return reply,
+        Err(e) => e,
+    };
+    if primary.allows_fallbacks() {
+        for fallback in &fields.fallbacks {
+            let Ok((fp, fm)) = split_model(fallback) else {
+                continue; // Bifrost drops entries without both parts.
+            };
+            if table.provider(fp).is_none() {
+                continue;
+            }
+            let fctx = ErrorContext {
+                provider: Some(fp.to_string()),
+                model_requested: Some(fm.to_string()),
+                request_type: ctx.request_type,
+            };
+            tracing::debug!(provider = fp, model = fm, "trying fallback");
+            match attempt::run(worker, &table, &call, fp, fm, &fctx).await {
+                Ok(reply) => return reply,
+                Err(e) if !e.allows_fallbacks() => return Reply::error(&e, &fctx),
+                Err(_) => continue,
+            }
+        }
+    }
+    Reply::error(&primary, &ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_first_slash() {
+        assert_eq!(
+            split_model("openrouter/anthropic/claude").expect("ok"),
+            ("openrouter", "anthropic/claude")
+        );
+        assert_eq!(
+            split_model(" openai/gpt-4o ").expect("ok"),
+            ("openai", "gpt-4o")
+        );
+        assert!(split_model("gpt-4o").is_err());
+        assert!(split_model("").is_err());
+        assert!(split_model("/x").is_err());
+        assert!(split_model("openai/").is_err());
+    }
+}

@@ -179,7 +179,11 @@ mod tests {
     #[test]
     fn names_are_unique() {
         for (i, p) in PROVIDERS.iter().enumerate() {
-            assert!(PROVIDERS[i + 1..].iter().all(|q| q.name != p.name), "{}", p.name);
+            assert!(
+                PROVIDERS[i + 1..].iter().all(|q| q.name != p.name),
+                "{}",
+                p.name
+            );
         }
     }
 

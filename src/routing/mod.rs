@@ -1,3 +1,4 @@
 //! Routing: from `provider/model` to a provider route and a key.
 
 pub mod keys;
+pub mod table;

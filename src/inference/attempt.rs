@@ -1,0 +1,315 @@
+//! One provider attempt: route, admission, key, upstream exchange, retries.
+
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::Call;
+use super::admission::Permit;
+use super::retry::{RetryAction, backoff, classify_status};
+use super::stream::SseRelay;
+use crate::error::{ErrorContext, GatewayError, ProviderError};
+use crate::json;
+use crate::providers::openai;
+use crate::routing::keys::KeyError;
+use crate::routing::table::{ProviderRoute, RouteTable};
+use crate::server::reply::{HeaderName, Reply};
+use crate::server::worker::Worker;
+use crate::upstream::{self, Request, Response};
+
+/// Largest error body read from a provider (the rest is dropped with the connection).
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// Largest successful response body relayed (embeddings of large batches stay far below).
+const MAX_RESPONSE_BODY: usize = 512 << 20;
+
+/// Runs the request against `provider`/`model`, retrying per the provider's network config.
+pub async fn run(
+    worker: &Worker,
+    table: &RouteTable,
+    call: &Call<'_>,
+    provider: &str,
+    model: &str,
+    ctx: &ErrorContext,
+) -> Result<Reply, GatewayError> {
+    let route = table
+        .provider(provider)
+        .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?;
+    route.check_serves(call.op)?;
+    let body = json::rewrite(call.body, call.fields, Some(model));
+    let limits = route.limits;
+    let drop_excess = table.client.drop_excess_requests;
+    let acquire = || async {
+        worker
+            .admission
+            .acquire(provider, limits, drop_excess)
+            .await
+            .map_err(|_| GatewayError::QueueFull)
+    };
+    let mut permit = Some(acquire().await?);
+
+    let mut excluded: Vec<usize> = Vec::new();
+    let mut retries = 0u32;
+    let mut last_auth_error: Option<ProviderError> = None;
+    loop {
+        let key = if route.keyless {
+            None
+        } else {
+            match route.keys.select(model, call.pin, &excluded) {
+                Ok(i) => Some(i),
+                Err(KeyError::NoKeyForModel(m)) => return Err(GatewayError::NoKeyForModel(m)),
+                Err(KeyError::PinnedNotFound(k)) => {
+                    return Err(GatewayError::PinnedKeyNotFound(k));
+                }
+                Err(KeyError::Exhausted) => {
+                    return Err(match last_auth_error.take() {
+                        Some(_) => GatewayError::CredentialsExhausted(provider.to_string()),
+                        None => GatewayError::Internal("no key left to try".into()),
+                    });
+                }
+            }
+        };
+        let outcome = exchange(worker, route, call, key, &body).await;
+        let (action, err) = match outcome {
+            Ok(Exchange::Ok(resp, started)) => {
+                let held = permit.take();
+                return finish(route, call, resp, started, held, ctx).await;
+            }
+            Ok(Exchange::Failed(perr)) => {
+                (classify_status(perr.status), GatewayError::Provider(Box::new(perr)))
+            }
+            Err(e @ GatewayError::Network(_)) => (RetryAction::SameKey, e),
+            Err(e) => return Err(e),
+        };
+        match action {
+            RetryAction::Stop => return Err(err),
+            RetryAction::RotateKeyNow => {
+                // A refused key is dead for this request; trying the others costs no budget.
+                if let (Some(i), GatewayError::Provider(p)) = (key, &err) {
+                    excluded.push(i);
+                    last_auth_error = Some(p.as_ref().clone());
+                    continue;
+                }
+                return Err(err);
+            }
+            RetryAction::SameKey | RetryAction::RotateKeyWithBackoff => {
+                if retries >= route.max_retries {
+                    return Err(err);
+                }
+                if action == RetryAction::RotateKeyWithBackoff
+                    && let Some(i) = key
+                {
+                    excluded.push(i);
+                    // After a full cycle of rate-limited keys, start over (Bifrost resets its used set).
+                    if route.keys.select(model, call.pin, &excluded).is_err() {
+                        excluded.clear();
+                    }
+                }
+                let wait = backoff(route.backoff_initial, route.backoff_max, retries);
+                retries += 1;
+                tracing::debug!(provider, retries, ?wait, error = %err, "retrying");
+                // The backoff sleep does not hold a concurrency slot.
+                drop(permit.take());
+                monoio::time::sleep(wait).await;
+                permit = Some(acquire().await?);
+            }
+        }
+    }
+}
+
+enum Exchange {
+    Ok(Response, Instant),
+    Failed(ProviderError),
+}
+
+/// Sends one upstream request and reads enough to classify it.
+async fn exchange(
+    worker: &Worker,
+    route: &ProviderRoute,
+    call: &Call<'_>,
+    key: Option<usize>,
+    body: &Bytes,
+) -> Result<Exchange, GatewayError> {
+    let endpoint = route.endpoint(key);
+    let path = route.path_for(endpoint, call.op);
+    let secret = key
+        .and_then(|i| route.keys.get(i))
+        .map_or("", |k| k.value.as_str());
+    let auth = openai::auth_header(route.spec.auth, secret);
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4 + route.extra_headers.len());
+    headers.push(("Content-Type", "application/json"));
+    headers.push((
+        "Accept",
+        if call.op.is_stream() {
+            "text/event-stream"
+        } else {
+            "application/json"
+        },
+    ));
+    if let Some((name, value)) = &auth {
+        headers.push((name, value.as_str()));
+    }
+    for (n, v) in &route.extra_headers {
+        headers.push((n.as_str(), v.as_str()));
+    }
+    for (n, v) in &call.extra_headers {
+        headers.push((n, v));
+    }
+    let req = Request {
+        method: "POST",
+        path: &path,
+        headers: &headers,
+        body: body.clone(),
+    };
+    let started = Instant::now();
+    let sent =
+        monoio::time::timeout(route.timeout, worker.client.send(&endpoint.target, req)).await;
+    let resp = match sent {
+        Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
+        Ok(Err(e)) => return Err(network_error(&e)),
+        Ok(Ok(r)) => r,
+    };
+    if (200..300).contains(&resp.status) {
+        return Ok(Exchange::Ok(resp, started));
+    }
+    let status = resp.status;
+    let remaining = route.timeout.saturating_sub(started.elapsed());
+    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_ERROR_BODY)).await {
+        Ok(Ok(b)) => b,
+        _ => Bytes::new(),
+    };
+    Ok(Exchange::Failed(openai::parse_error(status, &body)))
+}
+
+fn network_error(e: &upstream::UpstreamError) -> GatewayError {
+    GatewayError::Network(e.to_string())
+}
+
+/// Turns a successful upstream response into the client's reply.
+async fn finish(
+    route: &ProviderRoute,
+    call: &Call<'_>,
+    resp: Response,
+    started: Instant,
+    permit: Option<Permit>,
+    ctx: &ErrorContext,
+) -> Result<Reply, GatewayError> {
+    let mut headers = forwarded_headers(&resp);
+    if call.op.is_stream() {
+        headers.push(("content-type".into(), "text/event-stream".into()));
+        headers.push(("cache-control".into(), "no-cache".into()));
+        let mut relay = SseRelay::new(resp, route.stream_idle_timeout, permit);
+        // An error sent as the first event of a 200 stream is still retryable/fallbackable.
+        if let Some(perr) = relay.first_event_error().await {
+            return Err(perr);
+        }
+        return Ok(Reply::stream(headers, relay));
+    }
+    let status = resp.status;
+    headers.push(("content-type".into(), content_type(&resp)));
+    let remaining = route.timeout.saturating_sub(started.elapsed());
+    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
+        Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
+        Ok(Err(e)) => return Err(network_error(&e)),
+        Ok(Ok(b)) => b,
+    };
+    drop(permit);
+    let latency_ms = started.elapsed().as_millis() as u64;
+    Ok(Reply {
+        status,
+        headers,
+        body: crate::server::reply::ReplyBody::Full(with_extra_fields(body, ctx, latency_ms)),
+    })
+}
+
+fn content_type(resp: &Response) -> String {
+    resp.header("content-type")
+        .unwrap_or("application/json")
+        .to_string()
+}
+
+/// Provider headers worth passing to the client (rate limits, request ids), minus hop-by-hop
+/// and framing headers that the gateway writes itself.
+fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, String)> {
+    const SKIP: &[&str] = &[
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "date",
+        "server",
+        "set-cookie",
+        "upgrade",
+        "proxy-authenticate",
+        "trailer",
+        "te",
+        "alt-svc",
+    ];
+    resp.headers()
+        .iter()
+        .filter(|(n, _)| !SKIP.iter().any(|s| n.eq_ignore_ascii_case(s)))
+        .map(|(n, v)| (HeaderName::Owned(n.to_ascii_lowercase()), v.clone()))
+        .collect()
+}
+
+/// Adds Bifrost's `extra_fields` (provider, model, request type, latency) to a JSON object body.
+fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64) -> Bytes {
+    let end = match body.iter().rposition(|b| !b.is_ascii_whitespace()) {
+        Some(i) if body[i] == b'}' => i,
+        _ => return body,
+    };
+    let Some(start) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return body;
+    };
+    if body[start] != b'{' {
+        return body;
+    }
+    let empty = body[start + 1..end].iter().all(|b| b.is_ascii_whitespace());
+    let extra = serde_json::json!({
+        "provider": ctx.provider,
+        "model_requested": ctx.model_requested,
+        "request_type": ctx.request_type,
+        "latency": latency_ms,
+    });
+    let Ok(extra) = serde_json::to_vec(&extra) else {
+        return body;
+    };
+    let mut out = BytesMut::with_capacity(body.len() + extra.len() + 20);
+    out.put_slice(&body[..end]);
+    if !empty {
+        out.put_u8(b',');
+    }
+    out.put_slice(b"\"extra_fields\":");
+    out.put_slice(&extra);
+    out.put_slice(&body[end..]);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ErrorContext {
+        ErrorContext {
+            provider: Some("openai".into()),
+            model_requested: Some("gpt-4o".into()),
+            request_type: Some("chat_completion"),
+        }
+    }
+
+    #[test]
+    fn extra_fields_spliced_into_object() {
+        let out = with_extra_fields(Bytes::from_static(b"{\"id\":\"x\"}\n"), &ctx(), 12);
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(v["id"], "x");
+        assert_eq!(v["extra_fields"]["provider"], "openai");
+        assert_eq!(v["extra_fields"]["latency"], 12);
+        let empty = with_extra_fields(Bytes::from_static(b"{ }"), &ctx(), 1);
+        let v: serde_json::Value = serde_json::from_slice(&empty).expect("json");
+        assert_eq!(v["extra_fields"]["model_requested"], "gpt-4o");
+        let arr = with_extra_fields(Bytes::from_static(b"[1]"), &ctx(), 1);
+        assert_eq!(&arr[..], b"[1]");
+    }
+}

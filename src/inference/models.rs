@@ -1,0 +1,185 @@
+//! `GET /v1/models`: every configured provider's models, ids prefixed with `provider/`.
+
+use serde_json::Value;
+
+use crate::error::{ErrorContext, GatewayError, RequestType};
+use crate::providers::openai;
+use crate::routing::table::ProviderRoute;
+use crate::server::reply::Reply;
+use crate::server::worker::Worker;
+use crate::upstream::Request;
+
+/// Largest models listing read from one provider.
+const MAX_LIST_BODY: usize = 16 << 20;
+
+/// Lists models of one provider (`?provider=`) or of all configured providers.
+pub async fn list(worker: &Worker, query: Option<&str>) -> Reply {
+    let table = worker.table();
+    let wanted = query.and_then(|q| query_param(q, "provider"));
+    let mut ctx = ErrorContext {
+        request_type: Some(RequestType::ListModels.as_str()),
+        ..ErrorContext::default()
+    };
+    let mut data: Vec<Value> = Vec::new();
+    match wanted.as_deref() {
+        Some(name) => {
+            ctx.provider = Some(name.to_string());
+            let Some(route) = table.provider(name) else {
+                return Reply::error(&GatewayError::UnknownProvider(name.to_string()), &ctx);
+            };
+            match fetch(worker, route).await {
+                Ok(models) => data.extend(models),
+                Err(e) => return Reply::error(&e, &ctx),
+            }
+        }
+        None => {
+            for route in table.providers() {
+                if route.check_serves(RequestType::ListModels).is_err() {
+                    continue;
+                }
+                match fetch(worker, route).await {
+                    Ok(models) => data.extend(models),
+                    // One unreachable provider does not hide the others' models.
+                    Err(e) => {
+                        tracing::warn!(provider = %route.name, error = %e, "listing models failed")
+                    }
+                }
+            }
+        }
+    }
+    let body = serde_json::json!({ "object": "list", "data": data });
+    match serde_json::to_vec(&body) {
+        Ok(b) => Reply::json(200, b),
+        Err(e) => Reply::error(&GatewayError::Internal(e.to_string()), &ctx),
+    }
+}
+
+async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, GatewayError> {
+    route.check_serves(RequestType::ListModels)?;
+    let key = if route.keyless {
+        None
+    } else {
+        route
+            .keys
+            .keys()
+            .iter()
+            .position(|k| k.enabled && (!k.value.is_empty() || route.spec.allows_empty_key))
+    };
+    if key.is_none() && !route.keyless && !route.spec.allows_empty_key {
+        return Err(GatewayError::NoKeyForModel("*".into()));
+    }
+    let endpoint = route.endpoint(key);
+    let path = route.path_for(endpoint, RequestType::ListModels);
+    let secret = key
+        .and_then(|i| route.keys.get(i))
+        .map_or("", |k| k.value.as_str());
+    let auth = openai::auth_header(route.spec.auth, secret);
+    let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
+    if let Some((n, v)) = &auth {
+        headers.push((n, v.as_str()));
+    }
+    for (n, v) in &route.extra_headers {
+        headers.push((n.as_str(), v.as_str()));
+    }
+    let req = Request {
+        method: "GET",
+        path: &path,
+        headers: &headers,
+        body: bytes::Bytes::new(),
+    };
+    let exchange = async {
+        let resp = worker
+            .client
+            .send(&endpoint.target, req)
+            .await
+            .map_err(|e| GatewayError::Network(e.to_string()))?;
+        let status = resp.status;
+        let body = resp
+            .bytes(MAX_LIST_BODY)
+            .await
+            .map_err(|e| GatewayError::Network(e.to_string()))?;
+        if !(200..300).contains(&status) {
+            return Err(GatewayError::Provider(Box::new(openai::parse_error(status, &body))));
+        }
+        Ok(body)
+    };
+    let body = monoio::time::timeout(route.timeout, exchange)
+        .await
+        .map_err(|_| GatewayError::Timeout(route.timeout.as_secs()))??;
+    let parsed: Value = serde_json::from_slice(&body).map_err(|e| {
+        GatewayError::Network(format!("invalid models listing from {}: {e}", route.name))
+    })?;
+    let list = parsed
+        .get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(list
+        .into_iter()
+        .map(|mut m| {
+            if let Some(id) = m.get("id").and_then(Value::as_str) {
+                let prefixed = format!("{}/{}", route.name, id);
+                m["id"] = Value::String(prefixed);
+            }
+            m
+        })
+        .collect())
+}
+
+/// The decoded value of `name` in a query string.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params() {
+        assert_eq!(
+            query_param("provider=openai", "provider").as_deref(),
+            Some("openai")
+        );
+        assert_eq!(
+            query_param("a=1&provider=vllm%2Dx", "provider").as_deref(),
+            Some("vllm-x")
+        );
+        assert_eq!(query_param("a=1", "provider"), None);
+        assert_eq!(
+            query_param("provider=%zz", "provider").as_deref(),
+            Some("%zz")
+        );
+        assert_eq!(
+            query_param("provider=%4", "provider").as_deref(),
+            Some("%4")
+        );
+    }
+}

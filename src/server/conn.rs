@@ -1,0 +1,295 @@
+//! One client connection: an HTTP/1.1 keep-alive loop with limits and timeouts.
+//!
+//! Slow or hostile clients cannot pin a worker: the idle wait, the head, each body read and each
+//! write have their own deadline, and every limit answers with Bifrost's error JSON (or, for
+//! garbage that is not HTTP, a 400 and a closed connection). Nothing here blocks the core.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use monoio::buf::IoBufMut;
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::net::TcpStream;
+
+use super::reply::{Framing, LAST_CHUNK, Reply, ReplyBody, encode_chunk, encode_head};
+use super::router;
+use super::worker::Worker;
+use crate::error::{ErrorContext, GatewayError};
+use crate::http::chunked::ChunkedDecoder;
+use crate::http::head::{HeadError, HeadLimits, RequestHead, parse_request_head};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why the loop stopped reading a request.
+enum ReadFail {
+    /// The peer closed or reset the connection, or went silent: close without a reply.
+    Gone,
+    /// Answer with this error, then close.
+    Reply(GatewayError, u16),
+}
+
+/// Serves requests on `stream` until the client closes, a limit is hit, or shutdown.
+pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let limits = worker.shared.limits.clone();
+    let head_limits = HeadLimits {
+        max_head_bytes: limits.max_head_bytes,
+        max_headers: limits.max_headers,
+    };
+    loop {
+        let head = match read_head(&mut stream, &mut buf, &worker, &head_limits).await {
+            Ok(h) => h,
+            Err(ReadFail::Gone) => return,
+            Err(ReadFail::Reply(e, status)) => {
+                let mut reply = Reply::error(&e, &ErrorContext::default());
+                reply.status = status;
+                let _ = write_reply(&mut stream, reply, false, &worker).await;
+                return;
+            }
+        };
+        let table = worker.table();
+        let max_body = table.client.max_request_body_bytes;
+        let limit_mb = table.client.max_request_body_size_mb;
+        drop(table);
+        let body = match read_body(&mut stream, &mut buf, &head, &worker, max_body, limit_mb).await
+        {
+            Ok(b) => b,
+            Err(ReadFail::Gone) => return,
+            Err(ReadFail::Reply(e, status)) => {
+                let mut reply = Reply::error(&e, &ErrorContext::default());
+                reply.status = status;
+                let _ = write_reply(&mut stream, reply, false, &worker).await;
+                return;
+            }
+        };
+        worker.request_started();
+        let reply = router::route(&worker, &head, body).await;
+        let keep_alive = head.keep_alive && !worker.shutting_down();
+        let written = write_reply(&mut stream, reply, keep_alive, &worker).await;
+        worker.request_finished();
+        if written.is_err() || !keep_alive {
+            return;
+        }
+    }
+}
+
+/// Reads more bytes into `buf`, appending. Returns 0 at EOF.
+async fn read_more(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < READ_CHUNK / 2 {
+        buf.reserve(READ_CHUNK);
+    }
+    let owned = std::mem::take(buf);
+    let len = owned.len();
+    let cap = owned.capacity();
+    let (res, slice) = stream.read(owned.slice_mut(len..cap)).await;
+    *buf = slice.into_inner();
+    res
+}
+
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    worker: &Worker,
+    head_limits: &HeadLimits,
+) -> Result<RequestHead, ReadFail> {
+    let limits = &worker.shared.limits;
+    let mut deadline: Option<Instant> = None;
+    loop {
+        if !buf.is_empty() {
+            match parse_request_head(buf, head_limits) {
+                Ok(Some((head, len))) => {
+                    let _ = buf.split_to(len);
+                    return Ok(head);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(head_error(e)),
+            }
+            deadline.get_or_insert_with(|| Instant::now() + limits.header_timeout);
+        } else if worker.shutting_down() {
+            return Err(ReadFail::Gone);
+        }
+        // An idle keep-alive connection gets the keep-alive timeout; a started head gets the
+        // header timeout, counted from its first byte.
+        let wait = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => limits.keepalive_timeout,
+        };
+        match monoio::time::timeout(wait, read_more(stream, buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
+            Ok(Ok(_)) => {}
+            Err(_) if deadline.is_some() => {
+                return Err(ReadFail::Reply(
+                    GatewayError::BadRequest("timed out reading the request head".into()),
+                    408,
+                ));
+            }
+            Err(_) => return Err(ReadFail::Gone),
+        }
+    }
+}
+
+fn head_error(e: HeadError) -> ReadFail {
+    let status = match e {
+        HeadError::TooLarge | HeadError::TooManyHeaders => 431,
+        _ => 400,
+    };
+    ReadFail::Reply(
+        GatewayError::BadRequest(format!("malformed HTTP request: {e}")),
+        status,
+    )
+}
+
+async fn read_body(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    head: &RequestHead,
+    worker: &Worker,
+    max_body: usize,
+    limit_mb: u64,
+) -> Result<Bytes, ReadFail> {
+    let too_large = || ReadFail::Reply(GatewayError::BodyTooLarge { limit_mb }, 413);
+    let timeout = worker.shared.limits.body_timeout;
+    if let Some(len) = head.content_length {
+        let len = usize::try_from(len).map_err(|_| too_large())?;
+        if len > max_body {
+            return Err(too_large());
+        }
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        if head.expect_continue && buf.is_empty() {
+            write_all(
+                stream,
+                Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"),
+                worker,
+            )
+            .await
+            .map_err(|_| ReadFail::Gone)?;
+        }
+        if buf.capacity() < len {
+            buf.reserve(len - buf.len());
+        }
+        while buf.len() < len {
+            match monoio::time::timeout(timeout, read_more(stream, buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
+                Ok(Ok(_)) => {}
+                Err(_) => {
+                    return Err(ReadFail::Reply(
+                        GatewayError::BadRequest("timed out reading the request body".into()),
+                        408,
+                    ));
+                }
+            }
+        }
+        return Ok(buf.split_to(len).freeze());
+    }
+    if !head.chunked {
+        return Ok(Bytes::new());
+    }
+    if head.expect_continue && buf.is_empty() {
+        write_all(
+            stream,
+            Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"),
+            worker,
+        )
+        .await
+        .map_err(|_| ReadFail::Gone)?;
+    }
+    let mut decoder = ChunkedDecoder::new();
+    let mut body = BytesMut::new();
+    loop {
+        loop {
+            match decoder.decode(buf) {
+                Ok(Some(piece)) => {
+                    if body.len() + piece.len() > max_body {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&piece);
+                }
+                Ok(None) if decoder.is_done() => return Ok(body.freeze()),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(ReadFail::Reply(
+                        GatewayError::BadRequest(format!("malformed chunked body: {e}")),
+                        400,
+                    ));
+                }
+            }
+        }
+        match monoio::time::timeout(timeout, read_more(stream, buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
+            Ok(Ok(_)) => {}
+            Err(_) => {
+                return Err(ReadFail::Reply(
+                    GatewayError::BadRequest("timed out reading the request body".into()),
+                    408,
+                ));
+            }
+        }
+    }
+}
+
+async fn write_all(stream: &mut TcpStream, data: Bytes, worker: &Worker) -> std::io::Result<()> {
+    let timeout = worker.shared.limits.write_timeout;
+    match monoio::time::timeout(timeout, stream.write_all(data)).await {
+        Ok((res, _)) => res.map(|_| ()),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "client too slow to read",
+        )),
+    }
+}
+
+/// Small bodies are copied behind the head so the whole reply is one write.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+async fn write_reply(
+    stream: &mut TcpStream,
+    reply: Reply,
+    keep_alive: bool,
+    worker: &Worker,
+) -> std::io::Result<()> {
+    match reply.body {
+        ReplyBody::Full(body) => {
+            let mut out = BytesMut::with_capacity(256 + body.len().min(COALESCE_LIMIT));
+            encode_head(
+                &mut out,
+                reply.status,
+                &reply.headers,
+                Framing::Length(body.len()),
+                keep_alive,
+            );
+            if body.len() <= COALESCE_LIMIT {
+                out.extend_from_slice(&body);
+                write_all(stream, out.freeze(), worker).await
+            } else {
+                write_all(stream, out.freeze(), worker).await?;
+                write_all(stream, body, worker).await
+            }
+        }
+        ReplyBody::Stream(mut relay) => {
+            let mut out = BytesMut::with_capacity(512);
+            encode_head(
+                &mut out,
+                reply.status,
+                &reply.headers,
+                Framing::Chunked,
+                keep_alive,
+            );
+            write_all(stream, out.freeze(), worker).await?;
+            // One write per event, so each reaches the client as soon as the provider sent it.
+            while let Some(event) = relay.next_event().await {
+                if event.is_empty() {
+                    continue; // an empty chunk would end the chunked body early
+                }
+                let mut frame = BytesMut::with_capacity(event.len() + 16);
+                encode_chunk(&mut frame, &event);
+                write_all(stream, frame.freeze(), worker).await?;
+            }
+            write_all(stream, Bytes::from_static(LAST_CHUNK), worker).await
+        }
+    }
+}

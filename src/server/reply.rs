@@ -1,0 +1,200 @@
+//! What a handler answers, and how its head is written on the wire.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{ErrorContext, GatewayError};
+use crate::inference::stream::SseRelay;
+
+/// A response header name: static for the ones we write, owned for forwarded ones.
+pub type HeaderName = std::borrow::Cow<'static, str>;
+
+/// The body of a reply.
+pub enum ReplyBody {
+    /// A complete body, written with `Content-Length`.
+    Full(Bytes),
+    /// Server-sent events relayed as they arrive, written with chunked encoding.
+    Stream(Box<SseRelay>),
+}
+
+/// A response to one request.
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Headers other than framing ones (`Content-Length`, `Transfer-Encoding`, `Connection`).
+    pub headers: Vec<(HeaderName, String)>,
+    /// The body.
+    pub body: ReplyBody,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: u16, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: ReplyBody::Full(body.into()),
+        }
+    }
+
+    /// A gateway error rendered as Bifrost's error JSON.
+    pub fn error(err: &GatewayError, ctx: &ErrorContext) -> Self {
+        Self::json(err.status(), err.to_bifrost(ctx))
+    }
+
+    /// An SSE stream reply.
+    pub fn stream(headers: Vec<(HeaderName, String)>, relay: SseRelay) -> Self {
+        Self {
+            status: 200,
+            headers,
+            body: ReplyBody::Stream(Box::new(relay)),
+        }
+    }
+}
+
+/// The canonical reason phrase for the statuses we send.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        499 => "Client Closed Request",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}
+
+/// How the body length is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length: n`.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// Writes the status line and headers into `out`.
+pub fn encode_head(
+    out: &mut BytesMut,
+    status: u16,
+    headers: &[(HeaderName, String)],
+    framing: Framing,
+    keep_alive: bool,
+) {
+    out.put_slice(b"HTTP/1.1 ");
+    let mut code = itoa_buf(status as u64);
+    out.put_slice(code.as_bytes_mut());
+    out.put_u8(b' ');
+    out.put_slice(reason(status).as_bytes());
+    out.put_slice(b"\r\n");
+    for (name, value) in headers {
+        out.put_slice(name.as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    match framing {
+        Framing::Length(n) => {
+            out.put_slice(b"content-length: ");
+            let mut n = itoa_buf(n as u64);
+            out.put_slice(n.as_bytes_mut());
+            out.put_slice(b"\r\n");
+        }
+        Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if !keep_alive {
+        out.put_slice(b"connection: close\r\n");
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Frames `data` as one HTTP/1.1 chunk into `out`.
+pub fn encode_chunk(out: &mut BytesMut, data: &[u8]) {
+    let mut hex = [0u8; 16];
+    let mut n = data.len();
+    let mut i = hex.len();
+    loop {
+        i -= 1;
+        hex[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&hex[i..]);
+    out.put_slice(b"\r\n");
+    out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+/// The last chunk of a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// A small stack buffer holding the decimal digits of a number.
+struct DecimalBuf {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl DecimalBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(mut n: u64) -> DecimalBuf {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    DecimalBuf { buf, start: i }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_with_length_and_close() {
+        let mut out = BytesMut::new();
+        let headers = vec![("content-type".into(), "application/json".to_string())];
+        encode_head(&mut out, 404, &headers, Framing::Length(12), false);
+        assert_eq!(
+            &out[..],
+            b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn chunk_framing() {
+        let mut out = BytesMut::new();
+        encode_chunk(&mut out, &[b'x'; 26]);
+        assert!(out.starts_with(b"1a\r\n"));
+        assert!(out.ends_with(b"x\r\n"));
+        let mut zero = BytesMut::new();
+        encode_chunk(&mut zero, b"");
+        assert_eq!(&zero[..], b"0\r\n\r\n");
+    }
+}

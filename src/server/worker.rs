@@ -1,0 +1,143 @@
+//! One worker: its runtime, its listener, and the per-core state every request on it uses.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use monoio::net::{ListenerOpts, TcpListener};
+use monoio::{FusionDriver, FusionRuntime, RuntimeBuilder};
+
+use super::{ReadyInfo, Shared};
+use crate::config::snapshot::{CoreView, Snapshot};
+use crate::inference::admission::Admission;
+use crate::routing::table::RouteTable;
+use crate::upstream::{Client, ClientOptions};
+
+/// Per-core state: config view, upstream pool, admission gates. Never leaves its thread.
+pub struct Worker {
+    /// Index of this worker (0-based).
+    pub index: usize,
+    /// State shared with the other workers.
+    pub shared: Arc<Shared>,
+    /// This core's view of the published config.
+    pub view: CoreView<RouteTable>,
+    /// This core's upstream connection pools.
+    pub client: Client,
+    /// This core's per-provider admission gates.
+    pub admission: Admission,
+}
+
+impl Worker {
+    /// The config snapshot to serve the next request with.
+    pub fn table(&self) -> Snapshot<RouteTable> {
+        self.view.current()
+    }
+
+    /// Marks a request as started (for the shutdown drain).
+    pub fn request_started(&self) {
+        self.shared.in_flight[self.index]
+            .0
+            .fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Marks a request as finished.
+    pub fn request_finished(&self) {
+        self.shared.in_flight[self.index]
+            .0
+            .fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether the gateway is draining.
+    pub fn shutting_down(&self) -> bool {
+        self.shared.shutting_down.load(Ordering::Relaxed)
+    }
+}
+
+/// Body of a worker thread: builds the runtime, binds, reports readiness, serves until shutdown.
+pub fn run_worker(
+    index: usize,
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    ready: mpsc::Sender<std::io::Result<ReadyInfo>>,
+) {
+    let rt = RuntimeBuilder::<FusionDriver>::new()
+        .enable_timer()
+        .with_entries(4096)
+        .build();
+    let mut rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let driver = match rt {
+        #[cfg(target_os = "linux")]
+        FusionRuntime::Uring(_) => "io_uring",
+        FusionRuntime::Legacy(_) => "legacy",
+    };
+    rt.block_on(serve(index, shared, addr, driver, ready));
+}
+
+async fn serve(
+    index: usize,
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    driver: &'static str,
+    ready: mpsc::Sender<std::io::Result<ReadyInfo>>,
+) {
+    let opts = ListenerOpts::new().reuse_port(true).backlog(4096);
+    let listener = match TcpListener::bind_with_config(addr, &opts) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let bound = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let worker = Rc::new(Worker {
+        index,
+        view: CoreView::new(Arc::clone(&shared.publisher)),
+        shared,
+        client: Client::new(ClientOptions::default()),
+        admission: Admission::new(),
+    });
+    let _ = ready.send(Ok(ReadyInfo {
+        addr: bound,
+        driver,
+        listener_fd: listener.as_raw_fd(),
+    }));
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                if worker.shutting_down() {
+                    break;
+                }
+                monoio::spawn(super::conn::serve(stream, Rc::clone(&worker)));
+            }
+            Err(e) => {
+                if worker.shutting_down() {
+                    break;
+                }
+                // Out of descriptors or a transient accept error: back off briefly, keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                monoio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    drop(listener);
+    // Keep the runtime alive so connections finish their in-flight requests; the main thread
+    // ends the process once every worker has drained (or the drain timeout passes).
+    loop {
+        monoio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
