@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: lints, unit and integration tests (io_uring, then the legacy epoll driver),
+# and a short smoke run of each fuzz target. Installs nothing by hand: see tests/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build (workspace, debug)"
+cargo build --workspace --all-targets
+
+step "tests (io_uring driver where available)"
+cargo test --workspace
+
+step "integration tests again on the legacy epoll driver"
+MONOIO_FORCE_LEGACY_DRIVER=1 cargo test -p ringway --test '*'
+
+step "fuzz smoke (${FUZZ_SECONDS:-10}s per target)"
+bash fuzz/smoke.sh "${FUZZ_SECONDS:-10}"
+
+step "all tests passed"

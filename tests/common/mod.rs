@@ -1,0 +1,327 @@
+//! Test harness: starts the real `ringway` binary and the mock provider on free ports and talks
+//! to them over real sockets.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod http;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+#[allow(unused_imports)]
+pub use http::{Conn, Resp};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ringway-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn target_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ringway"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
+}
+
+/// Path of the mock provider binary, building it if this test run did not.
+pub fn mock_bin() -> PathBuf {
+    let path = target_dir().join("ringway-mock");
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "ringway-mock"])
+            .status()
+            .expect("cargo build -p ringway-mock");
+        assert!(status.success(), "building the mock provider failed");
+    }
+    path
+}
+
+/// Spawns `cmd`, waits for a stdout line starting with `prefix`, and returns the address after it.
+fn spawn_and_wait(mut cmd: Command, prefix: &'static str, what: &str) -> (Child, SocketAddr) {
+    cmd.stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(addr);
+                break;
+            }
+        }
+        // Keep draining so the child never blocks on a full pipe.
+        for _ in lines {}
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(addr) => {
+            let addr: SocketAddr = addr
+                .parse()
+                .unwrap_or_else(|_| panic!("{what} address {addr}"));
+            (child, addr)
+        }
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().ok();
+            panic!("{what} did not start: {out:?}");
+        }
+    }
+}
+
+/// A running mock provider.
+pub struct Mock {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Mock {
+    /// Starts the mock with extra flags.
+    pub fn start(args: &[&str]) -> Self {
+        let mut cmd = Command::new(mock_bin());
+        cmd.args(["--host", "127.0.0.1", "--port", "0"]).args(args);
+        cmd.stderr(Stdio::null());
+        let (child, addr) = spawn_and_wait(cmd, "ringway-mock listening on ", "mock");
+        Self { child, addr }
+    }
+
+    /// Base URL for a provider's `network_config.base_url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every inference request the mock received, oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        let r = http::request(self.addr, "GET", "/_mock/requests", &[], b"");
+        assert_eq!(r.status, 200);
+        match r.json() {
+            Value::Array(a) => a,
+            other => panic!("requests: {other}"),
+        }
+    }
+
+    /// Forgets recorded requests.
+    pub fn clear(&self) {
+        http::request(self.addr, "DELETE", "/_mock/requests", &[], b"");
+    }
+
+    /// Connection and request counters.
+    pub fn stats(&self) -> Value {
+        http::request(self.addr, "GET", "/_mock/stats", &[], b"").json()
+    }
+
+    /// Queues scripted responses for the next requests.
+    pub fn script(&self, steps: Value) {
+        let body = serde_json::to_vec(&steps).unwrap();
+        let r = http::request(
+            self.addr,
+            "POST",
+            "/_mock/script",
+            &[("content-type", "application/json")],
+            &body,
+        );
+        assert!(r.status < 300, "script rejected: {}", r.text());
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running gateway.
+pub struct Gateway {
+    child: Option<Child>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its app dir (config.json lives here).
+    pub dir: PathBuf,
+    log: PathBuf,
+}
+
+/// Options for starting the gateway.
+#[derive(Default)]
+pub struct Start<'a> {
+    /// Extra CLI flags.
+    pub args: Vec<&'a str>,
+    /// Extra environment.
+    pub env: Vec<(&'a str, String)>,
+    /// Worker count (default 2).
+    pub workers: Option<usize>,
+}
+
+impl Gateway {
+    /// Starts ringway with `config` written to a fresh app dir.
+    pub fn start(config: &Value) -> Self {
+        Self::start_with(config, Start::default())
+    }
+
+    /// Starts ringway with options.
+    pub fn start_with(config: &Value, opts: Start<'_>) -> Self {
+        let dir = temp_dir("gw");
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
+        Self::start_in(dir, opts)
+    }
+
+    /// Starts ringway in an existing app dir.
+    pub fn start_in(dir: PathBuf, opts: Start<'_>) -> Self {
+        let log = dir.join("ringway.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringway"));
+        let workers = opts.workers.unwrap_or(2).to_string();
+        cmd.arg("--app-dir")
+            .arg(&dir)
+            .args(["--host", "127.0.0.1", "--port", "0", "--workers", &workers])
+            .args(&opts.args)
+            .stderr(Stdio::from(log_file));
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let (child, addr) = spawn_and_wait(cmd, "ringway listening on ", "ringway");
+        Self {
+            child: Some(child),
+            addr,
+            dir,
+            log,
+        }
+    }
+
+    /// What the gateway logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// POSTs JSON on a fresh connection.
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        self.post_with(path, body, &[])
+    }
+
+    /// POSTs JSON with extra headers.
+    pub fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Resp {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        http::request(
+            self.addr,
+            "POST",
+            path,
+            &h,
+            &serde_json::to_vec(body).unwrap(),
+        )
+    }
+
+    /// GETs a path on a fresh connection.
+    pub fn get(&self, path: &str) -> Resp {
+        http::request(self.addr, "GET", path, &[], b"")
+    }
+
+    /// Sends SIGTERM and waits for the exit status (at most `wait`).
+    pub fn terminate(&mut self, wait: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A config with one OpenAI-format provider pointed at the mock.
+pub fn provider_config(name: &str, mock: &Mock, keys: Value, network: Value) -> Value {
+    let mut network = network;
+    if network.get("base_url").is_none() {
+        network["base_url"] = json!(mock.url());
+    }
+    json!({ "providers": { name: { "keys": keys, "network_config": network } } })
+}
+
+/// One key allowing every model.
+pub fn one_key(value: &str) -> Value {
+    json!([{ "name": "k1", "value": value, "models": ["*"], "weight": 1.0 }])
+}
+
+/// A minimal chat body.
+pub fn chat(model: &str, text: &str) -> Value {
+    json!({ "model": model, "messages": [{ "role": "user", "content": text }] })
+}
+
+/// Runs a command to completion, capturing output (for CLI tests).
+pub fn run_ringway(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringway"));
+    cmd.args(args).current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ringway");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = std::process::Output {
+        status: child.wait().expect("wait"),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_end(&mut out.stdout);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_end(&mut out.stderr);
+    }
+    out
+}
