@@ -22,6 +22,8 @@ pub struct KeyEntry {
     pub weight_units: u64,
     /// Whether the key is enabled.
     pub enabled: bool,
+    /// The only model this key serves (`vllm_key_config.model_name`: one server, one model).
+    pub only_model: Option<String>,
 }
 
 impl std::fmt::Debug for KeyEntry {
@@ -103,6 +105,9 @@ impl KeyRing {
             return false;
         }
         if k.blacklisted_models.iter().any(|m| m == model) {
+            return false;
+        }
+        if k.only_model.as_deref().is_some_and(|only| only != model) {
             return false;
         }
         if k.models.is_empty() {
@@ -210,6 +215,7 @@ mod tests {
             blacklisted_models: vec![],
             weight_units: weight_units(weight),
             enabled: true,
+            only_model: None,
         }
     }
 
@@ -292,6 +298,15 @@ mod tests {
             ring.select("m", Some(KeyPin::Name("zzz")), &[]),
             Err(KeyError::PinnedNotFound("zzz".into()))
         );
+    }
+
+    #[test]
+    fn single_model_keys_serve_only_their_model() {
+        let mut a = key("a", &["*"], 1.0);
+        a.only_model = Some("llama".into());
+        let ring = KeyRing::new(vec![a, key("b", &["*"], 1.0)], EmptyModels::Deny, true);
+        assert_eq!(ring.count_serving("llama"), 2);
+        assert_eq!(ring.select("qwen", None, &[]), Ok(1));
     }
 
     #[test]

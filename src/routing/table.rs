@@ -220,6 +220,11 @@ fn build_provider(
             blacklisted_models: k.blacklisted_models.clone(),
             weight_units: weight_units(k.weight),
             enabled: k.is_enabled(),
+            only_model: k
+                .vllm_key_config
+                .as_ref()
+                .map(|v| v.model_name.clone())
+                .filter(|m| !m.is_empty()),
         });
     }
     let custom = pc.custom_provider_config.as_ref();

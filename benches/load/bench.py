@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Side-by-side load bench: direct-to-mock, ringway, nginx; medians and ratios from one run."""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+REL = os.path.join(ROOT, "target", "release")
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def spawn_listening(cmd, prefix, env=None):
+    """Starts cmd and returns (proc, port) once it prints `prefix<addr>`."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = p.stdout.readline()
+    m = re.search(prefix + r"\S+:(\d+)", line)
+    if not m:
+        p.kill()
+        sys.exit(f"{cmd[0]} did not start: {line!r}")
+    return p, int(m.group(1))
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_kb(pid, key="VmHWM"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def nginx_pids(master):
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return [master] + [int(x) for x in out]
+
+
+def start_nginx(mock_port, workers, tmp):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  upstream mock {{ server 127.0.0.1:{mock_port}; keepalive 256; }}
+  server {{
+    listen 127.0.0.1:{port} reuseport;
+    location / {{
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+""")
+    p = subprocess.Popen([nginx, "-c", conf, "-p", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p, port
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10):
+    import socket
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"port {port} did not open")
+
+
+def chat_body(stream):
+    # About 1 KB: a system prompt, a short history and a question, as SDKs send it.
+    msgs = [
+        {"role": "system", "content": "You are a helpful assistant. " * 8},
+        {"role": "user", "content": "What is the capital of France? Answer briefly. " * 4},
+        {"role": "assistant", "content": "Paris is the capital of France. " * 4},
+        {"role": "user", "content": "And of Italy? Please also say something about its history. " * 3},
+    ]
+    return json.dumps({"model": "openai/gpt-4o-mini", "messages": msgs, "temperature": 0.2,
+                       "max_tokens": 256, "stream": stream})
+
+
+def wrk_script(tmp, body):
+    path = os.path.join(tmp, f"post-{abs(hash(body))}.lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write('wrk.headers["Content-Type"] = "application/json"\n')
+        f.write('wrk.headers["Authorization"] = "Bearer sk-bench"\n')
+        f.write("wrk.body = " + json.dumps(body) + "\n")
+    return path
+
+
+def run_wrk(port, path, script, seconds, conns):
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script,
+         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    lat = {}
+    for pct, val, unit in re.findall(r"\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)", out):
+        lat[pct] = float(val) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    return {"rps": rps, "requests": reqs, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+            "errors": int(errs.group(1)) if errs else 0}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--scenarios", default="passthrough,stream")
+    ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="ringway-bench-")
+    procs = []
+    try:
+        mock, mock_port = spawn_listening(
+            [os.path.join(REL, "ringway-mock"), "--port", "0", "--workers", str(args.workers),
+             "--no-record", "--chunks", "20"], "ringway-mock listening on ")
+        procs.append(mock)
+        cfg = {"providers": {"openai": {
+            "keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
+            "network_config": {"base_url": f"http://127.0.0.1:{mock_port}"},
+            "concurrency_and_buffer_size": {"concurrency": 10000, "buffer_size": 20000}}}}
+        with open(os.path.join(tmp, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        gw, gw_port = spawn_listening(
+            [os.path.join(REL, "ringway"), "--app-dir", tmp, "--host", "127.0.0.1", "--port", "0",
+             "--workers", str(args.workers), "--log-level", "warn"], "ringway listening on ")
+        procs.append(gw)
+        ngx, ngx_port = start_nginx(mock_port, args.workers, tmp)
+        procs.append(ngx)
+        targets = {"direct": (mock_port, [mock.pid]), "ringway": (gw_port, [gw.pid]),
+                   "nginx": (ngx_port, nginx_pids(ngx.pid))}
+        results = {}
+        for scen in args.scenarios.split(","):
+            script = wrk_script(tmp, chat_body(scen == "stream"))
+            for name, (port, _) in targets.items():  # warm-up
+                run_wrk(port, "/v1/chat/completions", script, 2, args.connections)
+            for rnd in range(args.rounds):
+                order = list(targets.items())
+                if rnd % 2:
+                    order.reverse()
+                for name, (port, pids) in order:
+                    before = sum(cpu_seconds(p) for p in pids)
+                    r = run_wrk(port, "/v1/chat/completions", script, args.duration, args.connections)
+                    r["cpu_per_10k"] = (sum(cpu_seconds(p) for p in pids) - before) / max(r["requests"], 1) * 1e4
+                    results.setdefault((scen, name), []).append(r)
+                    print(f"{scen:12} round {rnd + 1} {name:8} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms"
+                          f"  p99 {r['p99_ms']:.3f} ms  cpu/10k {r['cpu_per_10k']:.3f} s  errors {r['errors']}",
+                          flush=True)
+        rss = {name: max(rss_kb(p) for p in pids) / 1024 for name, (_, pids) in targets.items()}
+    finally:
+        for p in procs:
+            try:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=20)
+            except Exception:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    med = lambda xs: statistics.median(xs)
+    lines = []
+    for scen in args.scenarios.split(","):
+        row = {}
+        for name in ("direct", "ringway", "nginx"):
+            rs = results[(scen, name)]
+            row[name] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
+            row[name]["errors"] = sum(r["errors"] for r in rs)
+        rw, ng, d = row["ringway"], row["nginx"], row["direct"]
+        lines.append(f"### {scen}\n")
+        lines.append("| target | req/s | p50 ms | p99 ms | CPU s / 10k req | non-2xx |")
+        lines.append("|---|---|---|---|---|---|")
+        for name in ("direct", "ringway", "nginx"):
+            x = row[name]
+            lines.append(f"| {name} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
+                         f"{x['cpu_per_10k']:.3f} | {x['errors']} |")
+        lines.append("")
+        lines.append(f"ringway/nginx req/s **{rw['rps'] / ng['rps']:.2f}x**; ringway/direct "
+                     f"{rw['rps'] / d['rps']:.2f}x; CPU per request ringway/nginx "
+                     f"**{rw['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x**; p99 ringway/nginx "
+                     f"{rw['p99_ms'] / ng['p99_ms']:.2f}x\n")
+    lines.append("Peak RSS (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()) + "\n")
+    report = "\n".join(lines)
+    print("\n" + report)
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except Exception:
+        pass
+    header = (f"## Load bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n"
+              f"Machine: nproc {os.cpu_count()}, kernel {platform.release()}, CPU {cpu}.\n"
+              f"Command: `benches/load/run.sh --duration {args.duration} --rounds {args.rounds} "
+              f"--connections {args.connections} --workers {args.workers} --scenarios {args.scenarios}` "
+              f"(wrk -t1, ~1 KB OpenAI chat body, medians of {args.rounds} alternating rounds, "
+              f"{args.workers} worker(s) for each proxy).\n\n")
+    with open(args.results, "a") as f:
+        f.write(header + report + "\n")
+    print(f"appended to {args.results}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Load bench: mock provider (direct, the ceiling), ringway and nginx (the reference reverse proxy),
+# driven by wrk in alternating rounds of one run. Installs wrk and nginx from the distribution's
+# packages when missing. Usage: benches/load/run.sh [--duration S] [--rounds N] [--connections C]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} from the distribution's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+cargo build --release -p ringway -p ringway-mock
+exec python3 benches/load/bench.py "$@"
