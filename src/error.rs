@@ -27,6 +27,21 @@ pub enum RequestType {
 }
 
 impl RequestType {
+    /// Every request type, in [`RequestType::index`] order.
+    pub const ALL: [RequestType; 6] = [
+        Self::ChatCompletion,
+        Self::ChatCompletionStream,
+        Self::TextCompletion,
+        Self::TextCompletionStream,
+        Self::Embedding,
+        Self::ListModels,
+    ];
+
+    /// Position in [`RequestType::ALL`] (for per-operation tables).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Bifrost's name for the request type (also the key of `allowed_requests`).
     pub fn as_str(self) -> &'static str {
         match self {

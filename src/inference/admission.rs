@@ -8,7 +8,7 @@
 //! outside the slot (unlike Bifrost, where a sleeping retry holds a worker).
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -53,17 +53,21 @@ struct WaitSlot {
     waker: Option<Waker>,
 }
 
+/// Gates by provider name; a handful of providers, so a scan beats hashing, and an index into
+/// the list (never shrunk) lets a permit find its gate without holding a copy of the name.
+type Gates = Rc<RefCell<Vec<(Box<str>, Gate)>>>;
+
 /// All providers' gates on this core.
 #[derive(Debug, Default, Clone)]
 pub struct Admission {
-    gates: Rc<RefCell<HashMap<String, Gate>>>,
+    gates: Gates,
 }
 
 /// A held slot; dropping it frees the slot for the next waiter.
 #[derive(Debug)]
 pub struct Permit {
-    gates: Rc<RefCell<HashMap<String, Gate>>>,
-    provider: String,
+    gates: Gates,
+    gate: usize,
 }
 
 impl Admission {
@@ -80,53 +84,65 @@ impl Admission {
         limits: Limits,
         drop_excess: bool,
     ) -> Result<Permit, Refused> {
-        let slot = {
+        let (index, slot) = {
             let mut gates = self.gates.borrow_mut();
-            let gate = gates.entry(provider.to_string()).or_default();
+            let index = match gates.iter().position(|(n, _)| &**n == provider) {
+                Some(i) => i,
+                None => {
+                    gates.push((provider.into(), Gate::default()));
+                    gates.len() - 1
+                }
+            };
+            let gate = &mut gates[index].1;
             if gate.in_flight < limits.concurrency && gate.waiting.is_empty() {
                 gate.in_flight += 1;
-                None
+                (index, None)
             } else if drop_excess || gate.waiting.len() >= limits.buffer {
                 return Err(Refused::QueueFull);
             } else {
                 let slot = Rc::new(RefCell::new(WaitSlot::default()));
                 gate.waiting.push_back(Rc::clone(&slot));
-                Some(slot)
+                (index, Some(slot))
             }
         };
         if let Some(slot) = slot {
             WaitForGrant {
                 slot,
                 gates: Rc::clone(&self.gates),
-                provider,
+                gate: index,
                 done: false,
             }
             .await;
         }
         Ok(Permit {
             gates: Rc::clone(&self.gates),
-            provider: provider.to_string(),
+            gate: index,
         })
     }
 
     /// Calls in flight for `provider` on this core.
     pub fn in_flight(&self, provider: &str) -> usize {
-        self.gates.borrow().get(provider).map_or(0, |g| g.in_flight)
+        self.with_gate(provider, |g| g.in_flight)
     }
 
     /// Requests waiting for `provider` on this core.
     pub fn waiting(&self, provider: &str) -> usize {
+        self.with_gate(provider, |g| g.waiting.len())
+    }
+
+    fn with_gate(&self, provider: &str, f: impl Fn(&Gate) -> usize) -> usize {
         self.gates
             .borrow()
-            .get(provider)
-            .map_or(0, |g| g.waiting.len())
+            .iter()
+            .find(|(n, _)| &**n == provider)
+            .map_or(0, |(_, g)| f(g))
     }
 }
 
 /// Hands a freed slot to the oldest waiter, or returns it to the pool.
-fn release(gates: &RefCell<HashMap<String, Gate>>, provider: &str) {
+fn release(gates: &Gates, index: usize) {
     let mut gates = gates.borrow_mut();
-    let Some(gate) = gates.get_mut(provider) else {
+    let Some((_, gate)) = gates.get_mut(index) else {
         return;
     };
     if let Some(next) = gate.waiting.pop_front() {
@@ -143,18 +159,18 @@ fn release(gates: &RefCell<HashMap<String, Gate>>, provider: &str) {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        release(&self.gates, &self.provider);
+        release(&self.gates, self.gate);
     }
 }
 
-struct WaitForGrant<'a> {
+struct WaitForGrant {
     slot: Rc<RefCell<WaitSlot>>,
-    gates: Rc<RefCell<HashMap<String, Gate>>>,
-    provider: &'a str,
+    gates: Gates,
+    gate: usize,
     done: bool,
 }
 
-impl Future for WaitForGrant<'_> {
+impl Future for WaitForGrant {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -174,7 +190,7 @@ impl Future for WaitForGrant<'_> {
     }
 }
 
-impl Drop for WaitForGrant<'_> {
+impl Drop for WaitForGrant {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -182,8 +198,8 @@ impl Drop for WaitForGrant<'_> {
         // Cancelled while waiting (client went away or timed out).
         if self.slot.borrow().granted {
             // A slot was handed over but never used: pass it on.
-            release(&self.gates, self.provider);
-        } else if let Some(gate) = self.gates.borrow_mut().get_mut(self.provider) {
+            release(&self.gates, self.gate);
+        } else if let Some((_, gate)) = self.gates.borrow_mut().get_mut(self.gate) {
             gate.waiting.retain(|w| !Rc::ptr_eq(w, &self.slot));
         }
     }

@@ -132,10 +132,7 @@ async fn exchange(
 ) -> Result<Exchange, GatewayError> {
     let endpoint = route.endpoint(key);
     let path = route.path_for(endpoint, call.op);
-    let secret = key
-        .and_then(|i| route.keys.get(i))
-        .map_or("", |k| k.value.as_str());
-    let auth = openai::auth_header(route.spec.auth, secret);
+    let auth = route.auth_header(key);
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4 + route.extra_headers.len());
     headers.push(("Content-Type", "application/json"));
     headers.push((
@@ -146,8 +143,8 @@ async fn exchange(
             "application/json"
         },
     ));
-    if let Some((name, value)) = &auth {
-        headers.push((name, value.as_str()));
+    if let Some(h) = auth {
+        headers.push(h);
     }
     for (n, v) in &route.extra_headers {
         headers.push((n.as_str(), v.as_str()));
@@ -157,7 +154,7 @@ async fn exchange(
     }
     let req = Request {
         method: "POST",
-        path: &path,
+        path,
         headers: &headers,
         body: body.clone(),
     };
@@ -267,22 +264,36 @@ fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64) -> Bytes 
         return body;
     }
     let empty = body[start + 1..end].iter().all(|b| b.is_ascii_whitespace());
-    let extra = serde_json::json!({
-        "provider": ctx.provider,
-        "model_requested": ctx.model_requested,
-        "request_type": ctx.request_type,
-        "latency": latency_ms,
-    });
-    let Ok(extra) = serde_json::to_vec(&extra) else {
-        return body;
-    };
-    let mut out = BytesMut::with_capacity(body.len() + extra.len() + 20);
+    let mut out = BytesMut::with_capacity(body.len() + 160);
     out.put_slice(&body[..end]);
     if !empty {
         out.put_u8(b',');
     }
-    out.put_slice(b"\"extra_fields\":");
-    out.put_slice(&extra);
+    // Written by hand: this runs on every non-stream response.
+    out.put_slice(b"\"extra_fields\":{");
+    let mut first = true;
+    for (name, value) in [
+        ("provider", ctx.provider.as_deref()),
+        ("model_requested", ctx.model_requested.as_deref()),
+        ("request_type", ctx.request_type),
+    ] {
+        if let Some(v) = value {
+            if !first {
+                out.put_u8(b',');
+            }
+            first = false;
+            out.put_u8(b'"');
+            out.put_slice(name.as_bytes());
+            out.put_slice(b"\":");
+            json::write_json_string(&mut out, v);
+        }
+    }
+    if !first {
+        out.put_u8(b',');
+    }
+    out.put_slice(b"\"latency\":");
+    out.put_slice(latency_ms.to_string().as_bytes());
+    out.put_u8(b'}');
     out.put_slice(&body[end..]);
     out.freeze()
 }

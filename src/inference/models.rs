@@ -70,20 +70,17 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
     }
     let endpoint = route.endpoint(key);
     let path = route.path_for(endpoint, RequestType::ListModels);
-    let secret = key
-        .and_then(|i| route.keys.get(i))
-        .map_or("", |k| k.value.as_str());
-    let auth = openai::auth_header(route.spec.auth, secret);
+    let auth = route.auth_header(key);
     let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
-    if let Some((n, v)) = &auth {
-        headers.push((n, v.as_str()));
+    if let Some(h) = auth {
+        headers.push(h);
     }
     for (n, v) in &route.extra_headers {
         headers.push((n.as_str(), v.as_str()));
     }
     let req = Request {
         method: "GET",
-        path: &path,
+        path,
         headers: &headers,
         body: bytes::Bytes::new(),
     };

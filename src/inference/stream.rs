@@ -52,6 +52,15 @@ impl SseRelay {
         }
     }
 
+    /// An event that is already complete, without waiting for the upstream (None if none).
+    pub fn next_ready(&mut self) -> Option<Bytes> {
+        if let Some(ev) = self.ready.pop_front() {
+            return Some(ev);
+        }
+        // A framing error is left for `next_event`, which reports it.
+        self.framer.next_event().ok().flatten()
+    }
+
     /// The next complete event (raw bytes, blank-line terminated), or `None` at the end.
     pub async fn next_event(&mut self) -> Option<Bytes> {
         loop {

@@ -26,13 +26,16 @@ pub struct ClientSettings {
     pub drop_excess_requests: bool,
 }
 
-/// Where a provider's requests go: the connection target and the path before the operation.
+/// Where a provider's requests go: the connection target and the path of each operation.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// Scheme, host, port and proxy (the pool key).
     pub target: Target,
     /// Path prefix, e.g. `/v1` or `/openai/v1` (no trailing slash).
     pub base_path: String,
+    /// Full request path per operation ([`RequestType::index`]), overrides applied: built once
+    /// here so no request formats a path.
+    paths: [String; RequestType::ALL.len()],
 }
 
 /// One provider, ready to serve.
@@ -50,6 +53,8 @@ pub struct ProviderRoute {
     pub endpoint: Endpoint,
     /// Endpoints of keys that carry their own URL (vLLM, Ollama, SGLang), by key index.
     pub key_endpoints: HashMap<usize, Endpoint>,
+    /// Auth header of each key (by key index), formatted once.
+    pub key_auth: Vec<Option<(&'static str, String)>>,
     /// `network_config.extra_headers`.
     pub extra_headers: Vec<(String, String)>,
     /// Per-attempt deadline.
@@ -66,8 +71,6 @@ pub struct ProviderRoute {
     pub limits: Limits,
     /// `custom_provider_config.allowed_requests` (None = all).
     pub allowed_requests: Option<BTreeMap<String, bool>>,
-    /// `custom_provider_config.request_path_overrides`.
-    pub path_overrides: BTreeMap<String, String>,
 }
 
 /// A compiled config snapshot.
@@ -143,15 +146,14 @@ impl ProviderRoute {
     }
 
     /// The request path (with query) of `op` on `endpoint`.
-    pub fn path_for(&self, endpoint: &Endpoint, op: RequestType) -> String {
-        if let Some(p) = self.path_overrides.get(op.as_str()).or_else(|| {
-            // A non-stream override also applies to the stream variant.
-            let base = op.as_str().trim_end_matches("_stream");
-            self.path_overrides.get(base)
-        }) {
-            return p.clone();
-        }
-        format!("{}{}", endpoint.base_path, openai::operation_path(op))
+    pub fn path_for<'e>(&self, endpoint: &'e Endpoint, op: RequestType) -> &'e str {
+        &endpoint.paths[op.index()]
+    }
+
+    /// The auth header for key `key` (None for keyless requests and empty keys).
+    pub fn auth_header(&self, key: Option<usize>) -> Option<(&'static str, &str)> {
+        let (name, value) = self.key_auth.get(key?)?.as_ref()?;
+        Some((name, value.as_str()))
     }
 
     /// Refuses operations this provider cannot serve.
@@ -187,15 +189,13 @@ fn build_provider(
         .unwrap_or(spec.base_url);
     let endpoint = if base_url.is_empty() {
         // Providers without a default (azure, vertex, bedrock) are refused at request time.
-        Endpoint {
-            target: Target::parse("http://invalid.invalid", ProxyRoute::Direct)
-                .map(|t| t.0)
-                .map_err(|e| TableError {
-                    path: path("network_config.base_url"),
-                    message: e.to_string(),
-                })?,
-            base_path: String::new(),
-        }
+        let target = Target::parse("http://invalid.invalid", ProxyRoute::Direct)
+            .map(|t| t.0)
+            .map_err(|e| TableError {
+                path: path("network_config.base_url"),
+                message: e.to_string(),
+            })?;
+        Endpoint::new(target, "", "", pc)
     } else {
         endpoint_for(base_url, spec, pc).map_err(|message| TableError {
             path: path("network_config.base_url"),
@@ -227,6 +227,10 @@ fn build_provider(
                 .filter(|m| !m.is_empty()),
         });
     }
+    let key_auth = entries
+        .iter()
+        .map(|k| openai::auth_header(spec.auth, &k.value))
+        .collect();
     let custom = pc.custom_provider_config.as_ref();
     let nc = &pc.network_config;
     let cb = &pc.concurrency_and_buffer_size;
@@ -237,6 +241,7 @@ fn build_provider(
         keyless: custom.is_some_and(|c| c.is_key_less),
         endpoint,
         key_endpoints,
+        key_auth,
         extra_headers: nc
             .extra_headers
             .iter()
@@ -249,9 +254,6 @@ fn build_provider(
         stream_idle_timeout: Duration::from_secs(nc.stream_idle_timeout_in_seconds.max(1)),
         limits: Limits::per_core(cb.concurrency, cb.buffer_size, workers),
         allowed_requests: custom.and_then(|c| c.allowed_requests.clone()),
-        path_overrides: custom
-            .map(|c| c.request_path_overrides.clone())
-            .unwrap_or_default(),
     })
 }
 
@@ -293,9 +295,31 @@ fn endpoint_for(
         )
         .map_err(|e| format!("proxy_config: {e}"))?;
     }
-    Ok(Endpoint {
-        target,
-        base_path: format!("{prefix}{}", spec.version_prefix),
-    })
+    Ok(Endpoint::new(target, &prefix, spec.version_prefix, pc))
+}
+
+impl Endpoint {
+    /// `url_prefix` is the base URL's own path (without the version segment); an override path
+    /// replaces the version and operation part, as Bifrost's `request_path_overrides` do.
+    fn new(target: Target, url_prefix: &str, version: &str, pc: &ProviderConfig) -> Self {
+        let base_path = format!("{url_prefix}{version}");
+        let overrides = pc
+            .custom_provider_config
+            .as_ref()
+            .map(|c| &c.request_path_overrides);
+        let paths = RequestType::ALL.map(|op| {
+            // A non-stream override also applies to the stream variant.
+            let base = op.as_str().trim_end_matches("_stream");
+            overrides
+                .and_then(|o| o.get(op.as_str()).or_else(|| o.get(base)))
+                .map(|o| format!("{url_prefix}{o}"))
+                .unwrap_or_else(|| format!("{base_path}{}", openai::operation_path(op)))
+        });
+        Self {
+            target,
+            base_path,
+            paths,
+        }
+    }
 }
 

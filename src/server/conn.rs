@@ -12,7 +12,7 @@ use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
-use super::reply::{Framing, LAST_CHUNK, Reply, ReplyBody, encode_chunk, encode_head};
+use super::reply::{Framing, LAST_CHUNK, Reply, ReplyBody, encode_chunk_parts, encode_head};
 use super::router;
 use super::worker::Worker;
 use crate::error::{ErrorContext, GatewayError};
@@ -243,6 +243,9 @@ async fn write_all(stream: &mut TcpStream, data: Bytes, worker: &Worker) -> std:
     }
 }
 
+/// Most SSE events coalesced into one write when several arrived in one upstream read.
+const MAX_EVENTS_PER_WRITE: usize = 64;
+
 /// Small bodies are copied behind the head so the whole reply is one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
@@ -280,14 +283,25 @@ async fn write_reply(
                 keep_alive,
             );
             write_all(stream, out.freeze(), worker).await?;
-            // One write per event, so each reaches the client as soon as the provider sent it.
+            // Each event is written as soon as it arrives; events that arrived together (one
+            // upstream read) share one write, which delays none of them.
+            let mut frame = BytesMut::with_capacity(4096);
+            let mut batch: Vec<Bytes> = Vec::with_capacity(8);
             while let Some(event) = relay.next_event().await {
-                if event.is_empty() {
-                    continue; // an empty chunk would end the chunked body early
+                batch.push(event);
+                while batch.len() < MAX_EVENTS_PER_WRITE {
+                    match relay.next_ready() {
+                        Some(ev) => batch.push(ev),
+                        None => break,
+                    }
                 }
-                let mut frame = BytesMut::with_capacity(event.len() + 16);
-                encode_chunk(&mut frame, &event);
-                write_all(stream, frame.freeze(), worker).await?;
+                batch.retain(|e| !e.is_empty()); // an empty chunk would end the body early
+                if batch.is_empty() {
+                    continue;
+                }
+                encode_chunk_parts(&mut frame, &batch);
+                batch.clear();
+                write_all(stream, frame.split().freeze(), worker).await?;
             }
             write_all(stream, Bytes::from_static(LAST_CHUNK), worker).await
         }

@@ -126,8 +126,15 @@ pub fn encode_head(
 
 /// Frames `data` as one HTTP/1.1 chunk into `out`.
 pub fn encode_chunk(out: &mut BytesMut, data: &[u8]) {
+    encode_chunk_parts(out, std::slice::from_ref(&data));
+}
+
+/// Frames the concatenation of `parts` as one HTTP/1.1 chunk into `out`.
+pub fn encode_chunk_parts<T: AsRef<[u8]>>(out: &mut BytesMut, parts: &[T]) {
+    let len: usize = parts.iter().map(|p| p.as_ref().len()).sum();
+    out.reserve(len + 20);
     let mut hex = [0u8; 16];
-    let mut n = data.len();
+    let mut n = len;
     let mut i = hex.len();
     loop {
         i -= 1;
@@ -139,7 +146,9 @@ pub fn encode_chunk(out: &mut BytesMut, data: &[u8]) {
     }
     out.put_slice(&hex[i..]);
     out.put_slice(b"\r\n");
-    out.put_slice(data);
+    for p in parts {
+        out.put_slice(p.as_ref());
+    }
     out.put_slice(b"\r\n");
 }
 
