@@ -188,3 +188,30 @@ fn openai_compatible_providers_use_their_paths() {
         }
     }
 }
+
+#[test]
+fn metrics_report_overhead_and_outcomes_per_provider() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start_with(
+        &provider_config("openai", &mock, one_key("sk-a"), json!({})),
+        common::Start {
+            workers: Some(2),
+            ..Default::default()
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(gw.post("/v1/chat/completions", &chat("openai/m", "x")).status, 200);
+    }
+    let failed = gw.post("/v1/chat/completions", &chat("openai/fail-500", "x"));
+    assert_eq!(failed.status, 500);
+    let text = gw.get("/metrics").text();
+    assert!(text.contains("# TYPE bifrost_overhead_latency_microseconds histogram"), "{text}");
+    // Requests may land on either worker: the scrape sums both cores.
+    assert!(
+        text.contains(r#"bifrost_overhead_latency_microseconds_count{provider="openai"} 4"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"bifrost_success_requests_total{provider="openai"} 3"#), "{text}");
+    assert!(text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#), "{text}");
+    assert!(!text.contains("sk-a"), "no secrets in metrics");
+}

@@ -69,7 +69,11 @@ pub async fn run(
                 }
             }
         };
+        let attempt_started = Instant::now();
         let outcome = exchange(worker, route, call, key, &body).await;
+        let took = attempt_started.elapsed();
+        call.add_wait(took);
+        worker.metrics.upstream(provider, took);
         let (action, err) = match outcome {
             Ok(Exchange::Ok(resp, started)) => {
                 let held = permit.take();
@@ -111,6 +115,7 @@ pub async fn run(
                 // The backoff sleep does not hold a concurrency slot.
                 drop(permit.take());
                 monoio::time::sleep(wait).await;
+                call.add_wait(wait);
                 permit = Some(acquire().await?);
             }
         }
@@ -197,7 +202,10 @@ async fn finish(
         headers.push(("cache-control".into(), "no-cache".into()));
         let mut relay = SseRelay::new(resp, route.stream_idle_timeout, permit);
         // An error sent as the first event of a 200 stream is still retryable/fallbackable.
-        if let Some(perr) = relay.first_event_error().await {
+        let first = Instant::now();
+        let first_error = relay.first_event_error().await;
+        call.add_wait(first.elapsed());
+        if let Some(perr) = first_error {
             return Err(perr);
         }
         return Ok(Reply::stream(headers, relay));
@@ -205,7 +213,10 @@ async fn finish(
     let status = resp.status;
     headers.push(("content-type".into(), content_type(&resp)));
     let remaining = route.timeout.saturating_sub(started.elapsed());
-    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
+    let reading = Instant::now();
+    let read = monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await;
+    call.add_wait(reading.elapsed());
+    let body = match read {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
         Ok(Ok(b)) => b,

@@ -13,6 +13,9 @@ pub mod models;
 pub mod retry;
 pub mod stream;
 
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 
 use crate::error::{ErrorContext, GatewayError, RequestType};
@@ -51,17 +54,44 @@ pub struct Call<'a> {
     pub pin: Option<KeyPin<'a>>,
     /// `x-bf-eh-*` headers, forwarded upstream without the prefix.
     pub extra_headers: Vec<(&'a str, &'a str)>,
+    /// Time spent waiting on providers (exchanges and backoff), for the overhead metric.
+    pub waited: Cell<Duration>,
+}
+
+impl Call<'_> {
+    /// Adds time spent waiting on a provider.
+    pub fn add_wait(&self, d: Duration) {
+        self.waited.set(self.waited.get() + d);
+    }
 }
 
 /// Serves one chat, text-completion or embedding request.
 pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: Bytes) -> Reply {
+    let started = Instant::now();
+    let waited = Cell::new(Duration::ZERO);
+    let (reply, provider) = serve(worker, op, head, body, &waited).await;
+    // The gateway's own cost: everything but the time spent waiting on providers.
+    let overhead = started.elapsed().saturating_sub(waited.get());
+    worker
+        .metrics
+        .request(provider.as_deref().unwrap_or(""), overhead, reply.status < 400);
+    reply
+}
+
+async fn serve(
+    worker: &Worker,
+    op: RequestType,
+    head: &RequestHead,
+    body: Bytes,
+    waited: &Cell<Duration>,
+) -> (Reply, Option<String>) {
     let mut ctx = ErrorContext {
         request_type: Some(op.as_str()),
         ..ErrorContext::default()
     };
     let fields = match json::read_fields(&body) {
         Ok(f) => f,
-        Err(e) => return Reply::error(&GatewayError::Json(e), &ctx),
+        Err(e) => return (Reply::error(&GatewayError::Json(e), &ctx), None),
     };
     let op = match (op, fields.stream) {
         (RequestType::ChatCompletion, true) => RequestType::ChatCompletionStream,
@@ -71,7 +101,7 @@ pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: 
     ctx.request_type = Some(op.as_str());
     let (provider, model) = match split_model(fields.model.as_deref().unwrap_or("")) {
         Ok(pm) => pm,
-        Err(e) => return Reply::error(&e, &ctx),
+        Err(e) => return (Reply::error(&e, &ctx), None),
     };
     ctx.provider = Some(provider.to_string());
     ctx.model_requested = Some(model.to_string());
@@ -95,11 +125,16 @@ pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: 
         fields: &fields,
         pin,
         extra_headers,
+        waited: Cell::new(Duration::ZERO),
     };
     let table = worker.table();
 
+    let finish = |reply: Reply, served_by: &str| {
+        waited.set(call.waited.get());
+        (reply, Some(served_by.to_string()))
+    };
     let primary = match attempt::run(worker, &table, &call, provider, model, &ctx).await {
-        Ok(reply) => return reply,
+        Ok(reply) => return finish(reply, provider),
         Err(e) => e,
     };
     if primary.allows_fallbacks() {
@@ -117,13 +152,13 @@ pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: 
             };
             tracing::debug!(provider = fp, model = fm, "trying fallback");
             match attempt::run(worker, &table, &call, fp, fm, &fctx).await {
-                Ok(reply) => return reply,
-                Err(e) if !e.allows_fallbacks() => return Reply::error(&e, &fctx),
+                Ok(reply) => return finish(reply, fp),
+                Err(e) if !e.allows_fallbacks() => return finish(Reply::error(&e, &fctx), fp),
                 Err(_) => continue,
             }
         }
     }
-    Reply::error(&primary, &ctx)
+    finish(Reply::error(&primary, &ctx), provider)
 }
 
 #[cfg(test)]

@@ -65,11 +65,11 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
                 return;
             }
         };
-        worker.request_started();
+        let in_flight = worker.in_flight();
         let reply = router::route(&worker, &head, body).await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
         let written = write_reply(&mut stream, reply, keep_alive, &worker).await;
-        worker.request_finished();
+        drop(in_flight);
         if written.is_err() || !keep_alive {
             return;
         }

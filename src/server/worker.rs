@@ -14,6 +14,7 @@ use super::{ReadyInfo, Shared};
 use crate::config::snapshot::{CoreView, Snapshot};
 use crate::inference::admission::Admission;
 use crate::routing::table::RouteTable;
+use crate::telemetry::metrics::CoreMetrics;
 use crate::upstream::{Client, ClientOptions};
 
 /// Per-core state: config view, upstream pool, admission gates. Never leaves its thread.
@@ -28,6 +29,8 @@ pub struct Worker {
     pub client: Client,
     /// This core's per-provider admission gates.
     pub admission: Admission,
+    /// This core's metric series.
+    pub metrics: CoreMetrics,
 }
 
 impl Worker {
@@ -36,23 +39,29 @@ impl Worker {
         self.view.current()
     }
 
-    /// Marks a request as started (for the shutdown drain).
-    pub fn request_started(&self) {
+    /// Counts a request as in flight (for the shutdown drain) until the guard drops, panics
+    /// included.
+    pub fn in_flight(&self) -> InFlight<'_> {
         self.shared.in_flight[self.index]
             .0
             .fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Marks a request as finished.
-    pub fn request_finished(&self) {
-        self.shared.in_flight[self.index]
-            .0
-            .fetch_sub(1, Ordering::AcqRel);
+        InFlight(self)
     }
 
     /// Whether the gateway is draining.
     pub fn shutting_down(&self) -> bool {
         self.shared.shutting_down.load(Ordering::Relaxed)
+    }
+}
+
+/// A request counted as in flight; dropping it uncounts it.
+pub struct InFlight<'a>(&'a Worker);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.shared.in_flight[self.0.index]
+            .0
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -107,6 +116,7 @@ async fn serve(
     let worker = Rc::new(Worker {
         index,
         view: CoreView::new(Arc::clone(&shared.publisher)),
+        metrics: CoreMetrics::new(Arc::clone(&shared.metrics)),
         shared,
         client: Client::new(ClientOptions::default()),
         admission: Admission::new(),
@@ -122,7 +132,13 @@ async fn serve(
                 if worker.shutting_down() {
                     break;
                 }
-                monoio::spawn(super::conn::serve(stream, Rc::clone(&worker)));
+                let conn = super::conn::serve(stream, Rc::clone(&worker));
+                monoio::spawn(async move {
+                    if let Err(msg) = super::guard::CatchPanic::new(conn).await {
+                        // The connection is dropped; the worker and its other connections go on.
+                        tracing::error!(panic = %msg, "connection task panicked");
+                    }
+                });
             }
             Err(e) => {
                 if worker.shutting_down() {

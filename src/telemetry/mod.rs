@@ -1,4 +1,6 @@
-//! Telemetry: process logging (metrics and traces arrive with the telemetry plugin).
+//! Telemetry: process logging and Prometheus metrics.
+
+pub mod metrics;
 
 use tracing::level_filters::LevelFilter;
 
