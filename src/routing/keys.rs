@@ -5,6 +5,8 @@
 //! config version 2 and allows in version 1). Among those, `x-bf-api-key-id` / `x-bf-api-key` pin
 //! one; otherwise a weighted random pick over `int(weight * 100)` (uniform when all weights are 0).
 
+use std::collections::HashMap;
+
 /// One usable key, compiled from the config.
 #[derive(Clone, PartialEq)]
 pub struct KeyEntry {
@@ -77,16 +79,48 @@ pub struct KeyRing {
     keys: Vec<KeyEntry>,
     empty_models: EmptyModels,
     allows_empty_value: bool,
+    /// Keys serving each model some key names (in `models`, `blacklisted_models` or as its only
+    /// model), precomputed so a request scans its candidates instead of every key's lists.
+    named: HashMap<Box<str>, Vec<usize>>,
+    /// Keys serving every model no key names.
+    wildcard: Vec<usize>,
 }
 
 impl KeyRing {
     /// Builds a ring; `allows_empty_value` is true for providers that work without a key value.
     pub fn new(keys: Vec<KeyEntry>, empty_models: EmptyModels, allows_empty_value: bool) -> Self {
-        Self {
+        let mut ring = Self {
             keys,
             empty_models,
             allows_empty_value,
+            named: HashMap::new(),
+            wildcard: Vec::new(),
+        };
+        let mut names: Vec<&str> = Vec::new();
+        for k in &ring.keys {
+            names.extend(k.models.iter().map(String::as_str).filter(|m| *m != "*"));
+            names.extend(k.blacklisted_models.iter().map(String::as_str));
+            names.extend(k.only_model.as_deref());
         }
+        let named: HashMap<Box<str>, Vec<usize>> = names
+            .iter()
+            .map(|m| (Box::from(*m), ring.serving(m)))
+            .collect();
+        // A model named nowhere is served exactly by the keys that serve any unnamed model.
+        let wildcard = ring.serving("\u{0}unnamed model\u{0}");
+        ring.named = named;
+        ring.wildcard = wildcard;
+        ring
+    }
+
+    fn serving(&self, model: &str) -> Vec<usize> {
+        (0..self.keys.len())
+            .filter(|&i| self.serves(&self.keys[i], model))
+            .collect()
+    }
+
+    fn candidates(&self, model: &str) -> &[usize] {
+        self.named.get(model).map_or(&self.wildcard, Vec::as_slice)
     }
 
     /// All keys, usable or not.
@@ -118,7 +152,7 @@ impl KeyRing {
 
     /// How many keys may serve `model`.
     pub fn count_serving(&self, model: &str) -> usize {
-        self.keys.iter().filter(|k| self.serves(k, model)).count()
+        self.candidates(model).len()
     }
 
     /// Picks a key index for `model`, skipping the indices in `exclude` (keys already failed).
@@ -144,52 +178,38 @@ impl KeyRing {
                 _ => Err(KeyError::PinnedNotFound(label.to_string())),
             };
         }
-        let usable = |i: usize, k: &KeyEntry| self.serves(k, model) && !exclude.contains(&i);
+        let candidates = self.candidates(model);
+        let usable = |i: &&usize| !exclude.contains(i);
         let mut count = 0usize;
         let mut total = 0u64;
         let mut only = 0usize;
-        for (i, k) in self.keys.iter().enumerate() {
-            if usable(i, k) {
-                count += 1;
-                total += k.weight_units;
-                only = i;
-            }
+        for &i in candidates.iter().filter(usable) {
+            count += 1;
+            total += self.keys[i].weight_units;
+            only = i;
         }
         match count {
             0 if exclude.is_empty() => Err(KeyError::NoKeyForModel(model.to_string())),
             0 => Err(KeyError::Exhausted),
             1 => Ok(only),
-            _ if total == 0 => {
-                let nth = fastrand::usize(..count);
-                self.nth_usable(nth, &usable)
-            }
+            _ if total == 0 => candidates
+                .iter()
+                .filter(usable)
+                .nth(fastrand::usize(..count))
+                .copied()
+                .ok_or(KeyError::Exhausted),
             _ => {
                 let mut r = fastrand::u64(..total);
-                for (i, k) in self.keys.iter().enumerate() {
-                    if usable(i, k) {
-                        if r < k.weight_units {
-                            return Ok(i);
-                        }
-                        r -= k.weight_units;
+                for &i in candidates.iter().filter(usable) {
+                    let w = self.keys[i].weight_units;
+                    if r < w {
+                        return Ok(i);
                     }
+                    r -= w;
                 }
                 Ok(only)
             }
         }
-    }
-
-    fn nth_usable(
-        &self,
-        nth: usize,
-        usable: &impl Fn(usize, &KeyEntry) -> bool,
-    ) -> Result<usize, KeyError> {
-        self.keys
-            .iter()
-            .enumerate()
-            .filter(|(i, k)| usable(*i, k))
-            .nth(nth)
-            .map(|(i, _)| i)
-            .ok_or(KeyError::Exhausted)
     }
 }
 
