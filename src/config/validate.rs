@@ -381,7 +381,7 @@ fn key(
                     "required for azure keys (endpoint)",
                 ));
             };
-            endpoint_url(&az.endpoint, &path.key("azure_key_config").key("endpoint"))?;
+            endpoint_url(&az.endpoint, &path.key("azure_key_config").key("endpoint"), w)?;
         }
         "vertex" if k.vertex_key_config.is_none() => {
             return Err(ConfigError::invalid(
@@ -398,7 +398,7 @@ fn key(
                 _ => k.sgl_key_config.as_ref().map(|c| &c.url),
             };
             match url {
-                Some(url) => endpoint_url(url, &bp.key("url"))?,
+                Some(url) => endpoint_url(url, &bp.key("url"), w)?,
                 None if pc.network_config.base_url.is_none() => {
                     return Err(ConfigError::invalid(
                         &bp,
@@ -422,23 +422,28 @@ fn key(
     Ok(())
 }
 
-/// An endpoint given literally must be a usable http(s) URL; one from an unset environment
-/// variable was already warned about.
-fn endpoint_url(url: &EnvVar, path: &JsonPath) -> Result<(), ConfigError> {
+/// An endpoint given literally must be a usable http(s) URL. One taken from the environment
+/// only warns, as Bifrost starts and fails the requests that use it: the file is right, the
+/// environment is not (an unset variable was already warned about).
+fn endpoint_url(url: &EnvVar, path: &JsonPath, w: &mut Warnings) -> Result<(), ConfigError> {
     if url.value().is_empty() {
         if url.is_from_env() {
             return Ok(());
         }
         return Err(ConfigError::invalid(path, "must not be empty"));
     }
-    check_http_url(url.value()).map_err(|m| match url.env_name() {
+    match (check_http_url(url.value()), url.env_name()) {
+        (Ok(()), _) => Ok(()),
         // Never echo a value that came from the environment: name the variable instead.
-        Some(name) => ConfigError::invalid(
-            path,
-            format!("the value of environment variable {name} is not a usable URL"),
-        ),
-        None => ConfigError::invalid(path, m),
-    })
+        (Err(_), Some(name)) => {
+            w.push(format!(
+                "{path}: the value of environment variable {name} is not a usable URL; \
+                 requests needing it will fail"
+            ));
+            Ok(())
+        }
+        (Err(m), None) => Err(ConfigError::invalid(path, m)),
+    }
 }
 
 /// `http://host[:port][/path]` or `https://...`.

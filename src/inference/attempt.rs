@@ -5,15 +5,14 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Call;
-use super::admission::Permit;
 use super::retry::{RetryAction, backoff, classify_status};
 use super::stream::SseRelay;
 use crate::error::{ErrorContext, GatewayError, ProviderError};
 use crate::json;
 use crate::providers::openai;
-use crate::routing::keys::KeyError;
+use crate::routing::keys::{KeyError, KeyPin};
 use crate::routing::table::{ProviderRoute, RouteTable};
-use crate::server::reply::{HeaderName, Reply};
+use crate::server::reply::{HeaderName, Reply, ReplyBody};
 use crate::server::worker::Worker;
 use crate::upstream::{self, Request, Response};
 
@@ -30,6 +29,7 @@ pub async fn run(
     call: &Call<'_>,
     provider: &str,
     model: &str,
+    pin: Option<KeyPin<'_>>,
     ctx: &ErrorContext,
 ) -> Result<Reply, GatewayError> {
     let route = table
@@ -51,11 +51,15 @@ pub async fn run(
     let mut excluded: Vec<usize> = Vec::new();
     let mut retries = 0u32;
     let mut last_auth_error: Option<ProviderError> = None;
+    // A 5xx or network failure is retried on the same key; other outcomes pick again.
+    let mut sticky: Option<usize> = None;
     loop {
         let key = if route.keyless {
             None
+        } else if let Some(k) = sticky.take() {
+            Some(k)
         } else {
-            match route.keys.select(model, call.pin, &excluded) {
+            match route.keys.select(model, pin, &excluded) {
                 Ok(i) => Some(i),
                 Err(KeyError::NoKeyForModel(m)) => return Err(GatewayError::NoKeyForModel(m)),
                 Err(KeyError::PinnedNotFound(k)) => {
@@ -75,9 +79,24 @@ pub async fn run(
         call.add_wait(took);
         worker.metrics.upstream(provider, took);
         let (action, err) = match outcome {
-            Ok(Exchange::Ok(resp, started)) => {
-                let held = permit.take();
-                return finish(route, call, resp, started, held, ctx).await;
+            Ok(Exchange::Body {
+                status,
+                headers,
+                body,
+                started,
+            }) => {
+                drop(permit.take());
+                let latency_ms = started.elapsed().as_millis() as u64;
+                return Ok(Reply {
+                    status,
+                    headers,
+                    body: ReplyBody::Full(with_extra_fields(body, ctx, latency_ms)),
+                });
+            }
+            Ok(Exchange::Stream(mut relay, headers)) => {
+                // The slot stays held until the stream ends.
+                relay.hold(permit.take());
+                return Ok(Reply::stream(headers, *relay));
             }
             Ok(Exchange::Failed(perr)) => {
                 (classify_status(perr.status), GatewayError::Provider(Box::new(perr)))
@@ -100,12 +119,12 @@ pub async fn run(
                 if retries >= route.max_retries {
                     return Err(err);
                 }
-                if action == RetryAction::RotateKeyWithBackoff
-                    && let Some(i) = key
-                {
+                if action == RetryAction::SameKey {
+                    sticky = key;
+                } else if let Some(i) = key {
                     excluded.push(i);
                     // After a full cycle of rate-limited keys, start over (Bifrost resets its used set).
-                    if route.keys.select(model, call.pin, &excluded).is_err() {
+                    if route.keys.select(model, pin, &excluded).is_err() {
                         excluded.clear();
                     }
                 }
@@ -122,8 +141,18 @@ pub async fn run(
     }
 }
 
+/// What one upstream exchange produced, read far enough to decide whether to retry.
 enum Exchange {
-    Ok(Response, Instant),
+    /// A complete successful body.
+    Body {
+        status: u16,
+        headers: Vec<(HeaderName, String)>,
+        body: Bytes,
+        started: Instant,
+    },
+    /// A successful stream whose first event was read and is not an error.
+    Stream(Box<SseRelay>, Vec<(HeaderName, String)>),
+    /// An error status, or an error event first in a stream.
     Failed(ProviderError),
 }
 
@@ -172,7 +201,7 @@ async fn exchange(
         Ok(Ok(r)) => r,
     };
     if (200..300).contains(&resp.status) {
-        return Ok(Exchange::Ok(resp, started));
+        return success(route, call, resp, started).await;
     }
     let status = resp.status;
     let remaining = route.timeout.saturating_sub(started.elapsed());
@@ -187,46 +216,37 @@ fn network_error(e: &upstream::UpstreamError) -> GatewayError {
     GatewayError::Network(e.to_string())
 }
 
-/// Turns a successful upstream response into the client's reply.
-async fn finish(
+/// Reads a successful response far enough to know it really succeeded: the whole body, or a
+/// stream's first event (an error sent as the first event of a 200 stream is still retryable).
+async fn success(
     route: &ProviderRoute,
     call: &Call<'_>,
     resp: Response,
     started: Instant,
-    permit: Option<Permit>,
-    ctx: &ErrorContext,
-) -> Result<Reply, GatewayError> {
+) -> Result<Exchange, GatewayError> {
     let mut headers = forwarded_headers(&resp);
     if call.op.is_stream() {
         headers.push(("content-type".into(), "text/event-stream".into()));
         headers.push(("cache-control".into(), "no-cache".into()));
-        let mut relay = SseRelay::new(resp, route.stream_idle_timeout, permit);
-        // An error sent as the first event of a 200 stream is still retryable/fallbackable.
-        let first = Instant::now();
-        let first_error = relay.first_event_error().await;
-        call.add_wait(first.elapsed());
-        if let Some(perr) = first_error {
-            return Err(perr);
+        let mut relay = SseRelay::new(resp, route.stream_idle_timeout, None);
+        if let Some(perr) = relay.first_event_error().await {
+            return Ok(Exchange::Failed(perr));
         }
-        return Ok(Reply::stream(headers, relay));
+        return Ok(Exchange::Stream(Box::new(relay), headers));
     }
     let status = resp.status;
     headers.push(("content-type".into(), content_type(&resp)));
     let remaining = route.timeout.saturating_sub(started.elapsed());
-    let reading = Instant::now();
-    let read = monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await;
-    call.add_wait(reading.elapsed());
-    let body = match read {
+    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
         Ok(Ok(b)) => b,
     };
-    drop(permit);
-    let latency_ms = started.elapsed().as_millis() as u64;
-    Ok(Reply {
+    Ok(Exchange::Body {
         status,
         headers,
-        body: crate::server::reply::ReplyBody::Full(with_extra_fields(body, ctx, latency_ms)),
+        body,
+        started,
     })
 }
 

@@ -22,11 +22,51 @@ use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
 use crate::routing::keys::KeyPin;
+use crate::routing::table::HeaderFilter;
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
 
 /// Request headers with this prefix are forwarded upstream without it (Bifrost's `x-bf-eh-*`).
 const EXTRA_HEADER_PREFIX: &str = "x-bf-eh-";
+
+/// Headers a client may never set upstream through `x-bf-eh-*`: credentials (ringway holds the
+/// keys), framing and hop-by-hop headers, and ringway's own `x-bf-*` controls.
+const EXTRA_HEADER_DENYLIST: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "upgrade",
+    "expect",
+    "accept",
+];
+
+/// Whether an `x-bf-eh-<name>` header may be forwarded as `<name>`.
+pub fn forwardable(name: &str, filter: &HeaderFilter) -> bool {
+    if name.is_empty()
+        || name
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("x-bf-"))
+        || EXTRA_HEADER_DENYLIST
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(name))
+    {
+        return false;
+    }
+    if filter.denylist.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+        return false;
+    }
+    filter.allowlist.is_empty() || filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
 
 /// Splits `provider/model` on the first `/`, as Bifrost does.
 pub fn split_model(model: &str) -> Result<(&str, &str), GatewayError> {
@@ -50,8 +90,6 @@ pub struct Call<'a> {
     pub body: &'a Bytes,
     /// Spans of `model` and `fallbacks` inside `body`.
     pub fields: &'a RequestFields,
-    /// Key pinned by `x-bf-api-key-id` / `x-bf-api-key`.
-    pub pin: Option<KeyPin<'a>>,
     /// `x-bf-eh-*` headers, forwarded upstream without the prefix.
     pub extra_headers: Vec<(&'a str, &'a str)>,
     /// Time spent waiting on providers (exchanges and backoff), for the overhead metric.
@@ -110,30 +148,31 @@ async fn serve(
         .header("x-bf-api-key-id")
         .map(KeyPin::Id)
         .or_else(|| head.header("x-bf-api-key").map(KeyPin::Name));
+    let table = worker.table();
     let extra_headers = head
         .headers
         .iter()
         .filter_map(|(n, v)| {
             let prefix = n.get(..EXTRA_HEADER_PREFIX.len())?;
             let name = &n[EXTRA_HEADER_PREFIX.len()..];
-            (prefix.eq_ignore_ascii_case(EXTRA_HEADER_PREFIX) && !name.is_empty()).then_some((name, v))
+            (prefix.eq_ignore_ascii_case(EXTRA_HEADER_PREFIX)
+                && forwardable(name, &table.client.header_filter))
+            .then_some((name, v))
         })
         .collect();
     let call = Call {
         op,
         body: &body,
         fields: &fields,
-        pin,
         extra_headers,
         waited: Cell::new(Duration::ZERO),
     };
-    let table = worker.table();
 
     let finish = |reply: Reply, served_by: &str| {
         waited.set(call.waited.get());
         (reply, Some(served_by.to_string()))
     };
-    let primary = match attempt::run(worker, &table, &call, provider, model, &ctx).await {
+    let primary = match attempt::run(worker, &table, &call, provider, model, pin, &ctx).await {
         Ok(reply) => return finish(reply, provider),
         Err(e) => e,
     };
@@ -151,7 +190,8 @@ async fn serve(
                 request_type: ctx.request_type,
             };
             tracing::debug!(provider = fp, model = fm, "trying fallback");
-            match attempt::run(worker, &table, &call, fp, fm, &fctx).await {
+            // Bifrost clears pinned keys for fallbacks: a key name belongs to one provider.
+            match attempt::run(worker, &table, &call, fp, fm, None, &fctx).await {
                 Ok(reply) => return finish(reply, fp),
                 Err(e) if !e.allows_fallbacks() => return finish(Reply::error(&e, &fctx), fp),
                 Err(_) => continue,
@@ -164,6 +204,26 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_header_filter() {
+        let none = HeaderFilter::default();
+        assert!(forwardable("x-trace", &none));
+        for denied in ["Authorization", "cookie", "X-Api-Key", "x-bf-vk", "host", ""] {
+            assert!(!forwardable(denied, &none), "{denied}");
+        }
+        let deny = HeaderFilter {
+            allowlist: vec![],
+            denylist: vec!["x-secret".into()],
+        };
+        assert!(!forwardable("X-Secret", &deny));
+        let allow = HeaderFilter {
+            allowlist: vec!["x-allowed".into()],
+            denylist: vec![],
+        };
+        assert!(forwardable("x-allowed", &allow));
+        assert!(!forwardable("x-other", &allow));
+    }
 
     #[test]
     fn splits_on_first_slash() {

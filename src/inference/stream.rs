@@ -37,19 +37,21 @@ impl SseRelay {
         }
     }
 
+    /// Keeps the provider's concurrency slot until the stream ends.
+    pub fn hold(&mut self, permit: Option<Permit>) {
+        self._permit = permit;
+    }
+
     /// Reads the first event; if it carries an `error` object, returns it as a provider error
     /// (so the request can still be retried or fall back: nothing was sent to the client yet).
-    pub async fn first_event_error(&mut self) -> Option<GatewayError> {
+    pub async fn first_event_error(&mut self) -> Option<ProviderError> {
         let first = self.next_event().await?;
         let data = sse::event_data(&first);
         let err = data.as_deref().and_then(error_in_data);
-        match err {
-            Some(e) => Some(GatewayError::Provider(Box::new(e))),
-            None => {
-                self.ready.push_front(first);
-                None
-            }
+        if err.is_none() {
+            self.ready.push_front(first);
         }
+        err
     }
 
     /// An event that is already complete, without waiting for the upstream (None if none).

@@ -20,7 +20,7 @@ use crate::http::chunked::ChunkedDecoder;
 use crate::http::head::{HeadError, HeadLimits, RequestHead, parse_request_head};
 
 /// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 4 * 1024;
 
 /// Why the loop stopped reading a request.
 enum ReadFail {
@@ -66,7 +66,9 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
             }
         };
         let in_flight = worker.in_flight();
-        let reply = router::route(&worker, &head, body).await;
+        // Boxed so that an idle connection's task stays small: the request's (large) state
+        // machine only exists while a request is being served.
+        let reply = Box::pin(router::route(&worker, &head, body)).await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
         let written = write_reply(&mut stream, reply, keep_alive, &worker).await;
         drop(in_flight);
@@ -274,20 +276,31 @@ async fn write_reply(
             }
         }
         ReplyBody::Stream(mut relay) => {
-            let mut out = BytesMut::with_capacity(512);
+            let mut frame = BytesMut::with_capacity(4096);
             encode_head(
-                &mut out,
+                &mut frame,
                 reply.status,
                 &reply.headers,
                 Framing::Chunked,
                 keep_alive,
             );
-            write_all(stream, out.freeze(), worker).await?;
             // Each event is written as soon as it arrives; events that arrived together (one
-            // upstream read) share one write, which delays none of them.
-            let mut frame = BytesMut::with_capacity(4096);
+            // upstream read) share one write, which delays none of them. The events already
+            // buffered (the first one was read to check it for an error) go out with the head.
             let mut batch: Vec<Bytes> = Vec::with_capacity(8);
-            while let Some(event) = relay.next_event().await {
+            loop {
+                let event = if frame.is_empty() {
+                    relay.next_event().await
+                } else {
+                    relay.next_ready()
+                };
+                let Some(event) = event else {
+                    if frame.is_empty() {
+                        break;
+                    }
+                    write_all(stream, frame.split().freeze(), worker).await?;
+                    continue;
+                };
                 batch.push(event);
                 while batch.len() < MAX_EVENTS_PER_WRITE {
                     match relay.next_ready() {

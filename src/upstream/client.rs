@@ -111,9 +111,10 @@ impl Client {
 
     /// Sends `req` to `target`; returns once the response head has arrived.
     ///
-    /// A pooled connection is used when there is one. If it turns out closed by the peer (the
-    /// write fails, or it ends before any response byte) the request is sent once more on a
-    /// fresh connection; never after response bytes arrived. Timeouts beyond the connect
+    /// A pooled connection is used when there is one (idle connections the peer closed are
+    /// skipped). If writing the request on it fails, or the peer closes it cleanly before any
+    /// response byte, the request is sent once more on a fresh connection; never after a reset
+    /// or after response bytes arrived. Timeouts beyond the connect
     /// timeout are the caller's: dropping the future (or the response) closes the connection.
     pub async fn send(&self, target: &Target, req: Request<'_>) -> Result<Response, UpstreamError> {
         let (head, body_after) = request::encode(target, &req)?;
@@ -190,6 +191,8 @@ async fn exchange(
             return Response::new(head, conn, buf, is_head, pool.clone()).map_err(Failure::Fatal);
         }
         match conn.read_into(&mut buf, MIN_READ_ROOM).await {
+            // A clean close before any response byte is how servers end idle keep-alive
+            // connections: the request was not served, so it may go out again.
             Ok(0) if !received => return Err(Failure::Stale(UpstreamError::Closed)),
             Ok(0) => {
                 let e =
@@ -197,7 +200,10 @@ async fn exchange(
                 return Err(Failure::Fatal(e));
             }
             Ok(_) => received = true,
-            Err(e) if !received && is_closed(&e) => return Err(Failure::Stale(e.into())),
+            // A reset after the request was written may come from a provider that acted on it:
+            // that is for the retry policy to judge, never a silent resend. (Idle connections
+            // the peer had closed are weeded out before reuse, see `Conn::is_reusable`.)
+            Err(e) if !received && is_closed(&e) => return Err(Failure::Fatal(e.into())),
             Err(e) => return Err(Failure::Fatal(e.into())),
         }
     }

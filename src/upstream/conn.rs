@@ -7,6 +7,7 @@ use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 use monoio_rustls::ClientTlsStream;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// Bytes of spare room guaranteed before each read, unless the caller asks for less.
 pub(crate) const MIN_READ_ROOM: usize = 4 * 1024;
@@ -18,10 +19,34 @@ pub(crate) enum Conn {
     /// Plain TCP.
     Plain(TcpStream),
     /// TLS; boxed because rustls state is large and the plain variant is the common test case.
-    Tls(Box<ClientTlsStream<TcpStream>>),
+    /// The descriptor of the TCP socket underneath is kept for liveness checks.
+    Tls(Box<ClientTlsStream<TcpStream>>, RawFd),
 }
 
 impl Conn {
+    /// Whether an idle pooled connection can still carry a request: nothing to read and no
+    /// FIN or RST from the peer. One non-blocking `recv(MSG_PEEK)`, no await: a server that
+    /// closed an idle connection is found here instead of after the request was sent.
+    pub(crate) fn is_reusable(&self) -> bool {
+        let fd = match self {
+            Conn::Plain(s) => s.as_raw_fd(),
+            Conn::Tls(_, fd) => *fd,
+        };
+        let mut byte = 0u8;
+        // SAFETY: fd is a live socket owned by this connection; the buffer is one valid byte.
+        let n = unsafe {
+            libc::recv(
+                fd,
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        // -1/EAGAIN: open and quiet. 0: the peer closed. >0: unexpected bytes (a close_notify,
+        // or garbage) on a connection with no request in flight.
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+
     /// Reads whatever is available, appending it to `buf`; `Ok(0)` is end of stream.
     ///
     /// `min_room` is the spare capacity wanted for the read (more is allocated only if there
@@ -38,7 +63,7 @@ impl Conn {
     pub(crate) async fn write_all<T: IoBuf>(&mut self, buf: T) -> io::Result<()> {
         let (res, _) = match self {
             Conn::Plain(s) => s.write_all(buf).await,
-            Conn::Tls(s) => s.write_all(buf).await,
+            Conn::Tls(s, _) => s.write_all(buf).await,
         };
         res.map(|_| ())
     }
@@ -60,7 +85,7 @@ impl ReadOwned for Conn {
     async fn read_owned<T: IoBufMut>(&mut self, buf: T) -> (io::Result<usize>, T) {
         match self {
             Conn::Plain(s) => s.read(buf).await,
-            Conn::Tls(s) => s.read(buf).await,
+            Conn::Tls(s, _) => s.read(buf).await,
         }
     }
 }

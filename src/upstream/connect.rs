@@ -51,8 +51,9 @@ pub(crate) async fn connect(
             };
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|e| UpstreamError::Tls(format!("invalid server name: {e}")))?;
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&tcp);
             let stream = tls.connect(name, tcp).await.map_err(tls_error)?;
-            Ok(Conn::Tls(Box::new(stream)))
+            Ok(Conn::Tls(Box::new(stream), fd))
         }
     }
 }

@@ -34,12 +34,17 @@ impl PoolEntry {
     pub(crate) fn take(&self) -> Option<Conn> {
         let now = Instant::now();
         let mut idle = self.idle.borrow_mut();
-        let newest = idle.pop_back()?;
-        if now.duration_since(newest.since) < self.idle_timeout {
-            return Some(newest.conn);
+        while let Some(newest) = idle.pop_back() {
+            if now.duration_since(newest.since) >= self.idle_timeout {
+                // The newest one is expired, so all of them are.
+                idle.clear();
+                return None;
+            }
+            if newest.conn.is_reusable() {
+                return Some(newest.conn);
+            }
+            // Closed by the peer while idle: drop it and try the next.
         }
-        // The newest one is expired, so all of them are.
-        idle.clear();
         None
     }
 
