@@ -215,3 +215,59 @@ fn metrics_report_overhead_and_outcomes_per_provider() {
     assert!(text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#), "{text}");
     assert!(!text.contains("sk-a"), "no secrets in metrics");
 }
+
+#[test]
+fn openai_sdk_drop_in_routes_accept_bare_models() {
+    let mock = Mock::start(&[]);
+    let cfg = json!({ "providers": {
+        "openai": { "keys": one_key("sk-o"), "network_config": { "base_url": mock.url() } },
+        "groq": { "keys": one_key("gsk-g"), "network_config": { "base_url": mock.url() } }
+    }});
+    let gw = Gateway::start(&cfg);
+    let sent_model = |mock: &Mock| -> (String, String) {
+        let reqs = mock.requests();
+        let last = reqs.last().expect("a request reached the mock");
+        let body: serde_json::Value =
+            serde_json::from_str(last["body"].as_str().expect("body")).expect("json");
+        let auth = last["headers"]
+            .as_array()
+            .expect("headers")
+            .iter()
+            .find(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case("authorization")))
+            .and_then(|h| h[1].as_str())
+            .unwrap_or_default()
+            .to_string();
+        (body["model"].as_str().unwrap_or_default().to_string(), auth)
+    };
+    for (path, model, want_model, want_auth) in [
+        ("/openai/v1/chat/completions", "gpt-4o-mini", "gpt-4o-mini", "Bearer sk-o"),
+        ("/openai/chat/completions", "gpt-4o-mini", "gpt-4o-mini", "Bearer sk-o"),
+        ("/openai/v1/chat/completions", "groq/llama-3", "llama-3", "Bearer gsk-g"),
+        // A prefix that is not a configured provider stays part of the model name.
+        ("/openai/v1/chat/completions", "meta-llama/Llama-3", "meta-llama/Llama-3", "Bearer sk-o"),
+        ("/litellm/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
+        ("/langchain/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
+        ("/pydanticai/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
+    ] {
+        let r = gw.post(path, &chat(model, "hi"));
+        assert_eq!(r.status, 200, "{path} {model}: {}", r.text());
+        assert_eq!(sent_model(&mock), (want_model.to_string(), want_auth.to_string()), "{path}");
+    }
+    // The unified route still insists on provider/model.
+    assert_eq!(gw.post("/v1/chat/completions", &chat("gpt-4o", "hi")).status, 400);
+
+    // Azure-style deployment path: the model comes from the path when the body has none.
+    let r = gw.post(
+        "/openai/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21",
+        &json!({ "messages": [{ "role": "user", "content": "hi" }] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sent_model(&mock).0, "my-deployment");
+
+    let r = gw.post(
+        "/openai/v1/embeddings",
+        &json!({ "model": "text-embedding-3-small", "input": "x" }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(gw.get("/openai/v1/models").status, 200);
+}

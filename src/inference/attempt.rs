@@ -36,7 +36,7 @@ pub async fn run(
         .provider(provider)
         .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?;
     route.check_serves(call.op)?;
-    let body = json::rewrite(call.body, call.fields, Some(model));
+    let body = upstream_body(call, model);
     let limits = route.limits;
     let drop_excess = table.client.drop_excess_requests;
     let acquire = || async {
@@ -139,6 +139,31 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The client's body with the provider's model name spliced in and `fallbacks` dropped; a body
+/// without `model` (Azure deployment routes) gets one inserted.
+fn upstream_body(call: &Call<'_>, model: &str) -> Bytes {
+    let body = json::rewrite(call.body, call.fields, Some(model));
+    if call.fields.model_span.is_some() {
+        return body;
+    }
+    let Some(open) = body.iter().position(|b| *b == b'{') else {
+        return body;
+    };
+    let empty = body[open + 1..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_none_or(|b| *b == b'}');
+    let mut out = BytesMut::with_capacity(body.len() + model.len() + 12);
+    out.put_slice(&body[..=open]);
+    out.put_slice(b"\"model\":");
+    json::write_json_string(&mut out, model);
+    if !empty {
+        out.put_u8(b',');
+    }
+    out.put_slice(&body[open + 1..]);
+    out.freeze()
 }
 
 /// What one upstream exchange produced, read far enough to decide whether to retry.

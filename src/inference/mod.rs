@@ -22,7 +22,7 @@ use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
 use crate::routing::keys::KeyPin;
-use crate::routing::table::HeaderFilter;
+use crate::routing::table::{HeaderFilter, RouteTable};
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
 
@@ -82,6 +82,66 @@ pub fn split_model(model: &str) -> Result<(&str, &str), GatewayError> {
     }
 }
 
+/// How a route names models: the unified API needs `provider/model`; a drop-in route (the
+/// OpenAI SDK's base URL) also accepts bare model names for its default provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect<'p> {
+    /// Provider of bare model names (and of names whose prefix is not a configured provider).
+    pub default_provider: Option<&'static str>,
+    /// Model named by the path (Azure deployment routes), used when the body has none.
+    pub deployment: Option<&'p str>,
+}
+
+impl Dialect<'_> {
+    /// `/v1/*`: `provider/model` only.
+    pub const UNIFIED: Dialect<'static> = Dialect {
+        default_provider: None,
+        deployment: None,
+    };
+    /// `/openai/*` and its aliases: bare names mean the openai provider.
+    pub const OPENAI_SDK: Dialect<'static> = Dialect {
+        default_provider: Some("openai"),
+        deployment: None,
+    };
+}
+
+/// Resolves the provider and model a request names on a route with `dialect`.
+///
+/// On a drop-in route a bare name (or one whose prefix is not a configured provider, like
+/// `meta-llama/Llama-3`) belongs to the route's default provider; Azure deployment routes name
+/// the model in the path when the body has none.
+pub fn resolve_model<'a>(
+    named: &'a str,
+    dialect: Dialect<'a>,
+    table: &RouteTable,
+) -> Result<(&'a str, &'a str), GatewayError> {
+    let Some(default) = dialect.default_provider else {
+        return split_model(named);
+    };
+    let named = named.trim();
+    let model = if named.is_empty() {
+        dialect.deployment.unwrap_or("")
+    } else {
+        named
+    };
+    if model.is_empty() {
+        return Err(GatewayError::BadRequest("model is required".into()));
+    }
+    if let Some((p, m)) = model.split_once('/')
+        && !m.is_empty()
+        && table.provider(p).is_some()
+    {
+        return Ok((p, m));
+    }
+    // Azure deployment routes fall back to openai when no azure provider is configured.
+    let provider = if table.provider(default).is_none() && default == "azure" {
+        "openai"
+    } else {
+        default
+    };
+    Ok((provider, model))
+}
+
 /// The request-scoped inputs shared by the primary attempt and every fallback.
 pub struct Call<'a> {
     /// Operation (streaming or not).
@@ -104,10 +164,16 @@ impl Call<'_> {
 }
 
 /// Serves one chat, text-completion or embedding request.
-pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: Bytes) -> Reply {
+pub async fn handle(
+    worker: &Worker,
+    op: RequestType,
+    dialect: Dialect<'_>,
+    head: &RequestHead,
+    body: Bytes,
+) -> Reply {
     let started = Instant::now();
     let waited = Cell::new(Duration::ZERO);
-    let (reply, provider) = serve(worker, op, head, body, &waited).await;
+    let (reply, provider) = serve(worker, op, dialect, head, body, &waited).await;
     // The gateway's own cost: everything but the time spent waiting on providers.
     let overhead = started.elapsed().saturating_sub(waited.get());
     worker
@@ -119,6 +185,7 @@ pub async fn handle(worker: &Worker, op: RequestType, head: &RequestHead, body: 
 async fn serve(
     worker: &Worker,
     op: RequestType,
+    dialect: Dialect<'_>,
     head: &RequestHead,
     body: Bytes,
     waited: &Cell<Duration>,
@@ -137,7 +204,9 @@ async fn serve(
         (op, _) => op,
     };
     ctx.request_type = Some(op.as_str());
-    let (provider, model) = match split_model(fields.model.as_deref().unwrap_or("")) {
+    let table = worker.table();
+    let named = fields.model.as_deref().unwrap_or("");
+    let (provider, model) = match resolve_model(named, dialect, &table) {
         Ok(pm) => pm,
         Err(e) => return (Reply::error(&e, &ctx), None),
     };
@@ -148,7 +217,6 @@ async fn serve(
         .header("x-bf-api-key-id")
         .map(KeyPin::Id)
         .or_else(|| head.header("x-bf-api-key").map(KeyPin::Name));
-    let table = worker.table();
     let extra_headers = head
         .headers
         .iter()

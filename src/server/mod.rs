@@ -5,6 +5,7 @@
 //! signal, and drains.
 
 pub mod conn;
+pub mod guard;
 pub mod reply;
 pub mod router;
 pub mod worker;
@@ -65,6 +66,8 @@ pub struct Shared {
     pub in_flight: Vec<PaddedCounter>,
     /// Connection limits.
     pub limits: ConnLimits,
+    /// Every core's metric series, for `GET /metrics`.
+    pub metrics: Arc<crate::telemetry::metrics::Registry>,
 }
 
 impl Shared {
@@ -122,6 +125,7 @@ pub fn run(opts: ServeOptions, table: RouteTable) -> Result<(), ServeError> {
         shutting_down: AtomicBool::new(false),
         in_flight: (0..workers).map(|_| PaddedCounter::default()).collect(),
         limits: ConnLimits::default(),
+        metrics: Arc::default(),
     });
     let mut addr = resolve_bind_addr(&opts.host, opts.port)?;
     let mut listener_fds = Vec::with_capacity(workers);

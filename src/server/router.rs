@@ -6,7 +6,7 @@ use super::reply::Reply;
 use super::worker::Worker;
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::{Method, RequestHead};
-use crate::inference;
+use crate::inference::{self, Dialect};
 
 /// Dispatches one request and returns its reply.
 pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
@@ -18,19 +18,33 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
                 _ => method_not_allowed(path),
             };
         }
-        "/v1/chat/completions" => InferenceRoute::Post(RequestType::ChatCompletion),
-        "/v1/completions" => InferenceRoute::Post(RequestType::TextCompletion),
-        "/v1/embeddings" => InferenceRoute::Post(RequestType::Embedding),
-        "/v1/models" => InferenceRoute::Get,
-        _ => {
-            return Reply::error(
-                &GatewayError::RouteNotFound(path.to_string()),
-                &ErrorContext::default(),
-            );
+        "/metrics" => {
+            return match head.method {
+                Method::Get => {
+                    let mut r = Reply::json(200, worker.shared.metrics.render());
+                    r.headers = vec![(
+                        "content-type".into(),
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8".into(),
+                    )];
+                    r
+                }
+                _ => method_not_allowed(path),
+            };
         }
+        _ => match inference_route(path) {
+            Some(r) => r,
+            None => {
+                return Reply::error(
+                    &GatewayError::RouteNotFound(path.to_string()),
+                    &ErrorContext::default(),
+                );
+            }
+        },
     };
     match (op, head.method) {
-        (InferenceRoute::Post(op), Method::Post) => inference::handle(worker, op, head, body).await,
+        (InferenceRoute::Post(op, dialect), Method::Post) => {
+            inference::handle(worker, op, dialect, head, body).await
+        }
         (InferenceRoute::Get, Method::Get) => {
             inference::models::list(worker, head.query.as_deref()).await
         }
@@ -39,9 +53,51 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
 }
 
 #[derive(Clone, Copy)]
-enum InferenceRoute {
-    Post(RequestType),
+enum InferenceRoute<'p> {
+    Post(RequestType, Dialect<'p>),
     Get,
+}
+
+/// Prefixes that serve the OpenAI-shaped API as a drop-in (Bifrost's integration routes): the
+/// OpenAI SDK's base URL, and the LiteLLM / LangChain / PydanticAI aliases.
+const OPENAI_PREFIXES: &[&str] = &["/openai", "/litellm", "/langchain", "/pydanticai"];
+
+/// Maps an inference path to its operation and how the model is named on it.
+fn inference_route(path: &str) -> Option<InferenceRoute<'_>> {
+    if let Some(op) = path.strip_prefix("/v1").and_then(openai_operation) {
+        return Some(op(Dialect::UNIFIED));
+    }
+    let rest = OPENAI_PREFIXES
+        .iter()
+        .find_map(|p| path.strip_prefix(p).filter(|r| r.starts_with('/')))?;
+    // Azure OpenAI SDKs put the deployment in the path (`{endpoint}/openai/deployments/{id}/...`,
+    // so with the endpoint at `/openai` the path carries `/openai` twice).
+    let azure = rest
+        .strip_prefix("/openai/deployments/")
+        .or_else(|| rest.strip_prefix("/deployments/"));
+    if let Some(tail) = azure {
+        let (deployment, op_path) = tail.split_once('/')?;
+        let op = openai_operation(&format!("/{op_path}"))?;
+        return Some(op(Dialect {
+            default_provider: Some("azure"),
+            deployment: Some(deployment).filter(|d| !d.is_empty()),
+        }));
+    }
+    let op_path = rest.strip_prefix("/v1").unwrap_or(rest);
+    openai_operation(op_path).map(|op| op(Dialect::OPENAI_SDK))
+}
+
+type RouteFn = for<'p> fn(Dialect<'p>) -> InferenceRoute<'p>;
+
+/// The OpenAI-shaped operation at `path` (below the `/v1` segment).
+fn openai_operation(path: &str) -> Option<RouteFn> {
+    Some(match path {
+        "/chat/completions" => |d| InferenceRoute::Post(RequestType::ChatCompletion, d),
+        "/completions" => |d| InferenceRoute::Post(RequestType::TextCompletion, d),
+        "/embeddings" => |d| InferenceRoute::Post(RequestType::Embedding, d),
+        "/models" => |_| InferenceRoute::Get,
+        _ => return None,
+    })
 }
 
 fn method_not_allowed(path: &str) -> Reply {
@@ -51,4 +107,60 @@ fn method_not_allowed(path: &str) -> Reply {
     );
     r.status = 405;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(path: &str) -> Option<(RequestType, Option<&str>, Option<&str>)> {
+        match inference_route(path)? {
+            InferenceRoute::Post(op, d) => Some((op, d.default_provider, d.deployment)),
+            InferenceRoute::Get => None,
+        }
+    }
+
+    #[test]
+    fn unified_and_drop_in_paths() {
+        assert_eq!(
+            post("/v1/chat/completions"),
+            Some((RequestType::ChatCompletion, None, None))
+        );
+        for p in [
+            "/openai/v1/chat/completions",
+            "/openai/chat/completions",
+            "/litellm/v1/chat/completions",
+            "/langchain/chat/completions",
+            "/pydanticai/v1/chat/completions",
+        ] {
+            assert_eq!(
+                post(p),
+                Some((RequestType::ChatCompletion, Some("openai"), None)),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            post("/openai/v1/embeddings"),
+            Some((RequestType::Embedding, Some("openai"), None))
+        );
+        assert!(matches!(inference_route("/openai/v1/models"), Some(InferenceRoute::Get)));
+        assert!(inference_route("/openaix/v1/chat/completions").is_none());
+        assert!(inference_route("/v2/chat/completions").is_none());
+    }
+
+    #[test]
+    fn azure_deployment_paths() {
+        for p in [
+            "/openai/deployments/my-gpt/chat/completions",
+            "/openai/openai/deployments/my-gpt/chat/completions",
+        ] {
+            assert_eq!(
+                post(p),
+                Some((RequestType::ChatCompletion, Some("azure"), Some("my-gpt"))),
+                "{p}"
+            );
+        }
+        assert!(post("/openai/deployments//chat/completions").is_some_and(|r| r.2.is_none()));
+        assert!(inference_route("/openai/deployments/x/unknown").is_none());
+    }
 }
