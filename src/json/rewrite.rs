@@ -1,0 +1,113 @@
+//! Splicing a request body: new `model` value in, `fallbacks` member out, all else untouched.
+
+use std::ops::Range;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::RequestFields;
+
+/// Returns `body` with every `model` value replaced by `new_model` (JSON-escaped) and every
+/// `fallbacks` member removed.
+///
+/// Returns `body.clone()` (no copy) when nothing changes: no `fallbacks`, and `new_model` is
+/// `None` or equal to the current model. A body without a `model` member gets none inserted.
+pub fn rewrite(body: &Bytes, fields: &RequestFields, new_model: Option<&str>) -> Bytes {
+    let segments = rewrite_segments(body, fields, new_model);
+    match segments.as_slice() {
+        [] => Bytes::new(),
+        [only] => only.clone(),
+        _ => {
+            let mut out = BytesMut::with_capacity(segments.iter().map(Bytes::len).sum());
+            for seg in &segments {
+                out.put_slice(seg);
+            }
+            out.freeze()
+        }
+    }
+}
+
+/// The rewritten body as zero-copy slices of `body` plus the new model value, in order, for a
+/// vectored write that avoids copying large bodies. Same semantics as [`rewrite`].
+pub fn rewrite_segments(
+    body: &Bytes,
+    fields: &RequestFields,
+    new_model: Option<&str>,
+) -> Vec<Bytes> {
+    // (span, replacement); removals have no replacement.
+    let mut edits: Vec<(Range<usize>, Option<&Bytes>)> = Vec::new();
+    let replacement;
+    if let (Some(new), Some(span)) = (new_model, &fields.model_span) {
+        if fields.model.as_deref() != Some(new) || !fields.extra_model_spans.is_empty() {
+            let mut buf = BytesMut::with_capacity(new.len() + 2);
+            write_json_string(&mut buf, new);
+            replacement = buf.freeze();
+            edits.push((span.clone(), Some(&replacement)));
+            for extra in &fields.extra_model_spans {
+                edits.push((extra.clone(), Some(&replacement)));
+            }
+        }
+    }
+    for span in fields
+        .fallbacks_span
+        .iter()
+        .chain(&fields.extra_fallbacks_spans)
+    {
+        edits.push((span.clone(), None));
+    }
+    if edits.is_empty() {
+        return vec![body.clone()];
+    }
+    edits.sort_unstable_by_key(|(span, _)| span.start);
+
+    let mut segments = Vec::with_capacity(edits.len() * 2 + 1);
+    let mut pos = 0;
+    for (span, repl) in edits {
+        // Spans come from read_fields on this body; clamp anyway so a mismatched pair cannot panic.
+        let start = span.start.clamp(pos, body.len());
+        let end = span.end.clamp(start, body.len());
+        if start > pos {
+            segments.push(body.slice(pos..start));
+        }
+        if let Some(r) = repl {
+            segments.push(r.clone());
+        }
+        pos = end;
+    }
+    if pos < body.len() {
+        segments.push(body.slice(pos..));
+    }
+    segments
+}
+
+/// Appends `s` as a JSON string literal (quotes included), escaping only what JSON requires.
+pub fn write_json_string(out: &mut impl BufMut, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.put_u8(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
+            _ => continue,
+        };
+        out.put_slice(&bytes[start..i]);
+        out.put_slice(escape);
+        start = i + 1;
+    }
+    out.put_slice(&bytes[start..]);
+    out.put_u8(b'"');
+}
