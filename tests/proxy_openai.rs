@@ -200,19 +200,32 @@ fn metrics_report_overhead_and_outcomes_per_provider() {
         },
     );
     for _ in 0..3 {
-        assert_eq!(gw.post("/v1/chat/completions", &chat("openai/m", "x")).status, 200);
+        assert_eq!(
+            gw.post("/v1/chat/completions", &chat("openai/m", "x"))
+                .status,
+            200
+        );
     }
     let failed = gw.post("/v1/chat/completions", &chat("openai/fail-500", "x"));
     assert_eq!(failed.status, 500);
     let text = gw.get("/metrics").text();
-    assert!(text.contains("# TYPE bifrost_overhead_latency_microseconds histogram"), "{text}");
+    assert!(
+        text.contains("# TYPE bifrost_overhead_latency_microseconds histogram"),
+        "{text}"
+    );
     // Requests may land on either worker: the scrape sums both cores.
     assert!(
         text.contains(r#"bifrost_overhead_latency_microseconds_count{provider="openai"} 4"#),
         "{text}"
     );
-    assert!(text.contains(r#"bifrost_success_requests_total{provider="openai"} 3"#), "{text}");
-    assert!(text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"bifrost_success_requests_total{provider="openai"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#),
+        "{text}"
+    );
     assert!(!text.contains("sk-a"), "no secrets in metrics");
 }
 
@@ -233,28 +246,74 @@ fn openai_sdk_drop_in_routes_accept_bare_models() {
             .as_array()
             .expect("headers")
             .iter()
-            .find(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case("authorization")))
+            .find(|h| {
+                h[0].as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("authorization"))
+            })
             .and_then(|h| h[1].as_str())
             .unwrap_or_default()
             .to_string();
         (body["model"].as_str().unwrap_or_default().to_string(), auth)
     };
     for (path, model, want_model, want_auth) in [
-        ("/openai/v1/chat/completions", "gpt-4o-mini", "gpt-4o-mini", "Bearer sk-o"),
-        ("/openai/chat/completions", "gpt-4o-mini", "gpt-4o-mini", "Bearer sk-o"),
-        ("/openai/v1/chat/completions", "groq/llama-3", "llama-3", "Bearer gsk-g"),
+        (
+            "/openai/v1/chat/completions",
+            "gpt-4o-mini",
+            "gpt-4o-mini",
+            "Bearer sk-o",
+        ),
+        (
+            "/openai/chat/completions",
+            "gpt-4o-mini",
+            "gpt-4o-mini",
+            "Bearer sk-o",
+        ),
+        (
+            "/openai/v1/chat/completions",
+            "groq/llama-3",
+            "llama-3",
+            "Bearer gsk-g",
+        ),
         // A prefix that is not a configured provider stays part of the model name.
-        ("/openai/v1/chat/completions", "meta-llama/Llama-3", "meta-llama/Llama-3", "Bearer sk-o"),
-        ("/litellm/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
-        ("/langchain/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
-        ("/pydanticai/v1/chat/completions", "gpt-4o", "gpt-4o", "Bearer sk-o"),
+        (
+            "/openai/v1/chat/completions",
+            "meta-llama/Llama-3",
+            "meta-llama/Llama-3",
+            "Bearer sk-o",
+        ),
+        (
+            "/litellm/v1/chat/completions",
+            "gpt-4o",
+            "gpt-4o",
+            "Bearer sk-o",
+        ),
+        (
+            "/langchain/v1/chat/completions",
+            "gpt-4o",
+            "gpt-4o",
+            "Bearer sk-o",
+        ),
+        (
+            "/pydanticai/v1/chat/completions",
+            "gpt-4o",
+            "gpt-4o",
+            "Bearer sk-o",
+        ),
     ] {
         let r = gw.post(path, &chat(model, "hi"));
         assert_eq!(r.status, 200, "{path} {model}: {}", r.text());
-        assert_eq!(sent_model(&mock), (want_model.to_string(), want_auth.to_string()), "{path}");
+        assert_eq!(
+            sent_model(&mock),
+            (want_model.to_string(), want_auth.to_string()),
+            "{path}"
+        );
     }
     // The unified route still insists on provider/model.
-    assert_eq!(gw.post("/v1/chat/completions", &chat("gpt-4o", "hi")).status, 400);
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("gpt-4o", "hi"))
+            .status,
+        400
+    );
 
     // Azure-style deployment path: the model comes from the path when the body has none.
     let r = gw.post(

@@ -141,6 +141,51 @@ def run_wrk(port, path, script, seconds, conns):
             "errors": int(errs.group(1)) if errs else 0}
 
 
+def hold_idle(port, n):
+    """Opens n keep-alive connections that each carried one request, then stay idle."""
+    import socket
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /health HTTP/1.1\r\nhost: bench\r\n\r\n")
+        socks.append(s)
+    for s in socks:
+        s.settimeout(5)
+        try:
+            s.recv(4096)
+        except OSError:
+            pass
+    return socks
+
+
+def stream_timing(port, requests, body):
+    """Sequential streamed requests: time to first event and gaps between events, client side."""
+    import socket
+    ttfb, gaps = [], []
+    req = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+           f"authorization: Bearer sk-bench\r\ncontent-length: {len(body)}\r\n\r\n{body}").encode()
+    for _ in range(requests):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.perf_counter()
+        s.sendall(req)
+        buf, times, seen = b"", [], 0
+        while b"[DONE]" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            now = time.perf_counter()
+            buf += chunk
+            n = buf.count(b"data:")
+            times.extend([now] * (n - seen))
+            seen = n
+        s.close()
+        if times:
+            ttfb.append((times[0] - t0) * 1e3)
+            gaps.extend((b - a) * 1e3 for a, b in zip(times, times[1:]))
+    return ttfb, gaps
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=8)
@@ -148,6 +193,8 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--scenarios", default="passthrough,stream")
+    ap.add_argument("--idle", type=int, default=1000, help="idle keep-alive connections held per proxy")
+    ap.add_argument("--timing-requests", type=int, default=20, help="streams for the timing check (0 = skip)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))
     args = ap.parse_args()
 
@@ -173,6 +220,11 @@ def main():
         targets = {"direct": (mock_port, [mock.pid]), "ringway": (gw_port, [gw.pid]),
                    "nginx": (ngx_port, nginx_pids(ngx.pid))}
         results = {}
+        idle = []
+        if args.idle:
+            for name in ("ringway", "nginx"):
+                idle += hold_idle(targets[name][0], args.idle)
+            print(f"holding {args.idle} idle keep-alive connections to ringway and to nginx", flush=True)
         for scen in args.scenarios.split(","):
             script = wrk_script(tmp, chat_body(scen == "stream"))
             for name, (port, _) in targets.items():  # warm-up
@@ -190,6 +242,29 @@ def main():
                           f"  p99 {r['p99_ms']:.3f} ms  cpu/10k {r['cpu_per_10k']:.3f} s  errors {r['errors']}",
                           flush=True)
         rss = {name: max(rss_kb(p) for p in pids) / 1024 for name, (_, pids) in targets.items()}
+        rss_now = {name: sum(rss_kb(p, "VmRSS") for p in pids) / 1024 for name, (_, pids) in targets.items()}
+        for s_ in idle:
+            s_.close()
+        timing = None
+        if args.timing_requests:
+            # A second mock with a 50 ms pause between events: each event must reach the client
+            # as it arrives, and the time to first byte shows the gateway's own delay.
+            slow, slow_port = spawn_listening(
+                [os.path.join(REL, "ringway-mock"), "--port", "0", "--no-record", "--chunks", "10",
+                 "--chunk-delay-ms", "50"], "ringway-mock listening on ")
+            procs.append(slow)
+            cfg["providers"]["openai"]["network_config"]["base_url"] = f"http://127.0.0.1:{slow_port}"
+            tdir = tempfile.mkdtemp(prefix="ringway-bench-t-", dir=tmp)
+            with open(os.path.join(tdir, "config.json"), "w") as f:
+                json.dump(cfg, f)
+            gw2, gw2_port = spawn_listening(
+                [os.path.join(REL, "ringway"), "--app-dir", tdir, "--host", "127.0.0.1", "--port", "0",
+                 "--workers", "1", "--log-level", "warn"], "ringway listening on ")
+            procs.append(gw2)
+            body = chat_body(True)
+            d_ttfb, d_gaps = stream_timing(slow_port, args.timing_requests, body)
+            r_ttfb, r_gaps = stream_timing(gw2_port, args.timing_requests, body)
+            timing = (d_ttfb, d_gaps, r_ttfb, r_gaps)
     finally:
         for p in procs:
             try:
@@ -220,7 +295,18 @@ def main():
                      f"{rw['rps'] / d['rps']:.2f}x; CPU per request ringway/nginx "
                      f"**{rw['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x**; p99 ringway/nginx "
                      f"{rw['p99_ms'] / ng['p99_ms']:.2f}x\n")
-    lines.append("Peak RSS (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()) + "\n")
+    lines.append("Peak RSS (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()))
+    lines.append("RSS after the run (MB)" + (f", with {args.idle} idle keep-alive connections open" if args.idle else "")
+                 + ": " + ", ".join(f"{k} {v:.1f}" for k, v in rss_now.items()) + "\n")
+    if timing:
+        d_ttfb, d_gaps, r_ttfb, r_gaps = timing
+        over = statistics.median(r_ttfb) - statistics.median(d_ttfb)
+        dev = statistics.median(abs(g - 50.0) for g in r_gaps) if r_gaps else float("nan")
+        lines.append(f"Stream timing (mock pausing 50 ms between events, {len(r_ttfb)} streams): median time to "
+                     f"first event direct {statistics.median(d_ttfb):.3f} ms, through ringway "
+                     f"{statistics.median(r_ttfb):.3f} ms (overhead **{over * 1000:.0f} us**); median client-side "
+                     f"gap through ringway {statistics.median(r_gaps):.2f} ms (median deviation from 50 ms "
+                     f"{dev:.2f} ms, max {max(r_gaps):.2f} ms)\n")
     report = "\n".join(lines)
     print("\n" + report)
     cpu = "unknown"

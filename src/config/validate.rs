@@ -381,7 +381,11 @@ fn key(
                     "required for azure keys (endpoint)",
                 ));
             };
-            endpoint_url(&az.endpoint, &path.key("azure_key_config").key("endpoint"), w)?;
+            endpoint_url(
+                &az.endpoint,
+                &path.key("azure_key_config").key("endpoint"),
+                w,
+            )?;
         }
         "vertex" if k.vertex_key_config.is_none() => {
             return Err(ConfigError::invalid(

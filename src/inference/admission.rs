@@ -1,6 +1,7 @@
-//! Per-provider admission on one core: at most `concurrency` upstream calls in flight, at most
-//! `buffer_size` requests waiting for a slot; beyond that a request waits or, with
-//! `client.drop_excess_requests`, fails fast with Bifrost's queue-full error.
+//! Per-provider admission on one core: at most `concurrency` upstream calls in flight, and up
+//! to `buffer_size` requests queued for a slot. With `client.drop_excess_requests` a request
+//! that finds the queue full fails fast with Bifrost's queue-full error; without it, it waits
+//! (Bifrost blocks on the full channel until space frees, the client goes away or times out).
 //!
 //! Bifrost runs `concurrency` worker goroutines per provider fed by a channel of `buffer_size`.
 //! Here the request never leaves its core: each core admits its share of the configured limits
@@ -37,7 +38,7 @@ impl Limits {
 /// Why a request was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// No slot free, the buffer is full (or dropping is on and no slot is free).
+    /// Dropping is on and the queue is full.
     QueueFull,
 }
 
@@ -76,8 +77,8 @@ impl Admission {
         Self::default()
     }
 
-    /// Waits for a slot for `provider`, or refuses at once when the buffer is full
-    /// (or when `drop_excess` is set and no slot is free).
+    /// Waits for a slot for `provider`; with `drop_excess`, refuses at once when the queue
+    /// (`limits.buffer` waiting requests) is full.
     pub async fn acquire(
         &self,
         provider: &str,
@@ -97,7 +98,7 @@ impl Admission {
             if gate.in_flight < limits.concurrency && gate.waiting.is_empty() {
                 gate.in_flight += 1;
                 (index, None)
-            } else if drop_excess || gate.waiting.len() >= limits.buffer {
+            } else if drop_excess && gate.waiting.len() >= limits.buffer {
                 return Err(Refused::QueueFull);
             } else {
                 let slot = Rc::new(RefCell::new(WaitSlot::default()));
@@ -235,12 +236,12 @@ mod tests {
     }
 
     #[test]
-    fn drop_excess_refuses_when_busy() {
+    fn drop_excess_refuses_only_when_the_queue_is_full() {
         rt().block_on(async {
             let a = Admission::new();
             let lim = Limits {
                 concurrency: 1,
-                buffer: 10,
+                buffer: 0,
             };
             let p = a.acquire("openai", lim, true).await.expect("first");
             assert_eq!(
@@ -253,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn waiters_are_served_in_order_and_buffer_is_bounded() {
+    fn waiters_are_served_in_order_and_dropping_bounds_the_queue() {
         rt().block_on(async {
             let a = Admission::new();
             let lim = Limits {
@@ -270,8 +271,9 @@ mod tests {
             monoio::time::sleep(std::time::Duration::from_millis(5)).await;
             assert_eq!(a.waiting("p"), 1);
             assert_eq!(
-                a.acquire("p", lim, false).await.err(),
-                Some(Refused::QueueFull)
+                a.acquire("p", lim, true).await.err(),
+                Some(Refused::QueueFull),
+                "with dropping on, a full queue refuses"
             );
             order.borrow_mut().push("release");
             drop(first);

@@ -98,9 +98,10 @@ pub async fn run(
                 relay.hold(permit.take());
                 return Ok(Reply::stream(headers, *relay));
             }
-            Ok(Exchange::Failed(perr)) => {
-                (classify_status(perr.status), GatewayError::Provider(Box::new(perr)))
-            }
+            Ok(Exchange::Failed(perr)) => (
+                classify_status(perr.status),
+                GatewayError::Provider(Box::new(perr)),
+            ),
             Err(e @ GatewayError::Network(_)) => (RetryAction::SameKey, e),
             Err(e) => return Err(e),
         };

@@ -65,7 +65,11 @@ pub fn forwardable(name: &str, filter: &HeaderFilter) -> bool {
     if filter.denylist.iter().any(|d| d.eq_ignore_ascii_case(name)) {
         return false;
     }
-    filter.allowlist.is_empty() || filter.allowlist.iter().any(|a| a.eq_ignore_ascii_case(name))
+    filter.allowlist.is_empty()
+        || filter
+            .allowlist
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(name))
 }
 
 /// Splits `provider/model` on the first `/`, as Bifrost does.
@@ -176,9 +180,11 @@ pub async fn handle(
     let (reply, provider) = serve(worker, op, dialect, head, body, &waited).await;
     // The gateway's own cost: everything but the time spent waiting on providers.
     let overhead = started.elapsed().saturating_sub(waited.get());
-    worker
-        .metrics
-        .request(provider.as_deref().unwrap_or(""), overhead, reply.status < 400);
+    worker.metrics.request(
+        provider.as_deref().unwrap_or(""),
+        overhead,
+        reply.status < 400,
+    );
     reply
 }
 
@@ -277,7 +283,14 @@ mod tests {
     fn extra_header_filter() {
         let none = HeaderFilter::default();
         assert!(forwardable("x-trace", &none));
-        for denied in ["Authorization", "cookie", "X-Api-Key", "x-bf-vk", "host", ""] {
+        for denied in [
+            "Authorization",
+            "cookie",
+            "X-Api-Key",
+            "x-bf-vk",
+            "host",
+            "",
+        ] {
             assert!(!forwardable(denied, &none), "{denied}");
         }
         let deny = HeaderFilter {

@@ -96,7 +96,9 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
             .await
             .map_err(|e| GatewayError::Network(e.to_string()))?;
         if !(200..300).contains(&status) {
-            return Err(GatewayError::Provider(Box::new(openai::parse_error(status, &body))));
+            return Err(GatewayError::Provider(Box::new(openai::parse_error(
+                status, &body,
+            ))));
         }
         Ok(body)
     };

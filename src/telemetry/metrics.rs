@@ -227,7 +227,10 @@ impl Collector for Registry {
                       name: &str,
                       help: &str,
                       kind: MetricType,
-                      f: &dyn Fn(&Totals, &mut prometheus_client::encoding::MetricEncoder) -> Result<(), std::fmt::Error>|
+                      f: &dyn Fn(
+            &Totals,
+            &mut prometheus_client::encoding::MetricEncoder,
+        ) -> Result<(), std::fmt::Error>|
          -> Result<(), std::fmt::Error> {
             let mut m = e.encode_descriptor(name, help, None, kind)?;
             for t in &totals {
@@ -243,7 +246,10 @@ impl Collector for Registry {
             "Time spent in the gateway itself: request time minus time waiting on the provider",
             MetricType::Histogram,
             &|t, m| {
-                let h = t.overhead.as_ref().map(|h| (h.sum, h.count, h.cumulative()));
+                let h = t
+                    .overhead
+                    .as_ref()
+                    .map(|h| (h.sum, h.count, h.cumulative()));
                 let (sum, count, buckets) = h.unwrap_or((0.0, 0, Vec::new()));
                 m.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
             },
@@ -254,7 +260,10 @@ impl Collector for Registry {
             "Time each upstream attempt took",
             MetricType::Histogram,
             &|t, m| {
-                let h = t.upstream.as_ref().map(|h| (h.sum, h.count, h.cumulative()));
+                let h = t
+                    .upstream
+                    .as_ref()
+                    .map(|h| (h.sum, h.count, h.cumulative()));
                 let (sum, count, buckets) = h.unwrap_or((0.0, 0, Vec::new()));
                 m.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
             },
@@ -290,12 +299,33 @@ mod tests {
         b.request("openai", Duration::from_micros(400), false);
         b.upstream("openai", Duration::from_millis(20));
         let text = reg.render();
-        assert!(text.contains("# TYPE bifrost_overhead_latency_microseconds histogram"), "{text}");
-        assert!(text.contains(r#"bifrost_overhead_latency_microseconds_count{provider="openai"} 2"#), "{text}");
-        assert!(text.contains(r#"bifrost_overhead_latency_microseconds_bucket{le="50.0",provider="openai"} 1"#)
-            || text.contains(r#"bifrost_overhead_latency_microseconds_bucket{provider="openai",le="50.0"} 1"#), "{text}");
-        assert!(text.contains(r#"bifrost_success_requests_total{provider="openai"} 1"#), "{text}");
-        assert!(text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#), "{text}");
-        assert!(text.contains(r#"bifrost_upstream_latency_seconds_count{provider="openai"} 1"#), "{text}");
+        assert!(
+            text.contains("# TYPE bifrost_overhead_latency_microseconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bifrost_overhead_latency_microseconds_count{provider="openai"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"bifrost_overhead_latency_microseconds_bucket{le="50.0",provider="openai"} 1"#
+            ) || text.contains(
+                r#"bifrost_overhead_latency_microseconds_bucket{provider="openai",le="50.0"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bifrost_success_requests_total{provider="openai"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bifrost_error_requests_total{provider="openai"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"bifrost_upstream_latency_seconds_count{provider="openai"} 1"#),
+            "{text}"
+        );
     }
 }

@@ -136,8 +136,18 @@ impl Conn {
         Ok(n)
     }
 
-    /// Reads one response (None if the server closed before sending one).
+    /// Reads one final response, skipping `100 Continue` (None if the server closed first).
     pub fn read_response(&mut self) -> Option<Resp> {
+        loop {
+            let resp = self.read_any_response()?;
+            if resp.status != 100 {
+                return Some(resp);
+            }
+        }
+    }
+
+    /// Reads one response, interim (`1xx`) ones included.
+    pub fn read_any_response(&mut self) -> Option<Resp> {
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 break i;
@@ -164,8 +174,8 @@ impl Conn {
             chunk_times: Vec::new(),
             chunks: Vec::new(),
         };
-        if status == 100 {
-            return self.read_response();
+        if (100..200).contains(&status) {
+            return Some(resp);
         }
         if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
             loop {
@@ -223,7 +233,14 @@ impl Conn {
     pub fn is_closed(&mut self, wait: Duration) -> bool {
         let _ = self.stream.set_read_timeout(Some(wait));
         let mut tmp = [0u8; 1];
-        let closed = matches!(self.stream.read(&mut tmp), Ok(0) | Err(_));
+        // A read timeout means the connection is still open; any other error means closed.
+        let closed = match self.stream.read(&mut tmp) {
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
         let _ = self.stream.set_read_timeout(Some(Duration::from_secs(30)));
         closed
     }

@@ -51,9 +51,28 @@ pub fn mock_bin() -> PathBuf {
 }
 
 /// Spawns `cmd`, waits for a stdout line starting with `prefix`, and returns the address after it.
-fn spawn_and_wait(mut cmd: Command, prefix: &'static str, what: &str) -> (Child, SocketAddr) {
+fn spawn_and_wait(cmd: Command, prefix: &'static str, what: &str) -> (Child, SocketAddr) {
+    let (child, addr, _) = spawn_and_wait_line(cmd, prefix, what);
+    (child, addr)
+}
+
+/// Like [`spawn_and_wait`], also returning the rest of the ready line after `prefix`.
+fn spawn_and_wait_line(
+    cmd: Command,
+    prefix: &'static str,
+    what: &str,
+) -> (Child, SocketAddr, String) {
+    try_spawn_and_wait_line(cmd, prefix, what).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`spawn_and_wait_line`], returning an error when the child exits or stays silent.
+fn try_spawn_and_wait_line(
+    mut cmd: Command,
+    prefix: &'static str,
+    what: &str,
+) -> Result<(Child, SocketAddr, String), String> {
     cmd.stdout(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let mut child = cmd.spawn().map_err(|e| format!("spawn {what}: {e}"))?;
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -61,25 +80,27 @@ fn spawn_and_wait(mut cmd: Command, prefix: &'static str, what: &str) -> (Child,
         for line in lines.by_ref() {
             let Ok(line) = line else { break };
             if let Some(rest) = line.strip_prefix(prefix) {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = tx.send(addr);
+                let _ = tx.send(rest.to_string());
                 break;
             }
         }
         // Keep draining so the child never blocks on a full pipe.
         for _ in lines {}
     });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(addr) => {
-            let addr: SocketAddr = addr
-                .parse()
-                .unwrap_or_else(|_| panic!("{what} address {addr}"));
-            (child, addr)
-        }
-        Err(_) => {
+    let rest = rx.recv_timeout(Duration::from_secs(30));
+    let addr = rest.as_ref().ok().and_then(|rest| {
+        rest.split_whitespace()
+            .next()
+            .and_then(|a| a.parse::<SocketAddr>().ok())
+    });
+    match (rest, addr) {
+        (Ok(rest), Some(addr)) => Ok((child, addr, rest)),
+        (rest, _) => {
             let _ = child.kill();
-            let out = child.wait_with_output().ok();
-            panic!("{what} did not start: {out:?}");
+            let status = child.wait().ok();
+            Err(format!(
+                "{what} did not start ({status:?}); ready line: {rest:?}"
+            ))
         }
     }
 }
@@ -154,6 +175,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// Its app dir (config.json lives here).
     pub dir: PathBuf,
+    /// The ready line after `ringway listening on ` (`ADDR (workers: N, io: DRIVER)`).
+    pub banner: String,
     log: PathBuf,
 }
 
@@ -187,25 +210,58 @@ impl Gateway {
 
     /// Starts ringway in an existing app dir.
     pub fn start_in(dir: PathBuf, opts: Start<'_>) -> Self {
+        let workers = opts.workers.unwrap_or(2).to_string();
+        let mut args: Vec<std::ffi::OsString> = vec!["--app-dir".into(), dir.clone().into()];
+        for a in ["--host", "127.0.0.1", "--port", "0", "--workers", &workers] {
+            args.push(a.into());
+        }
+        args.extend(opts.args.iter().map(Into::into));
+        Self::start_with_args(dir, &args, &opts.env)
+    }
+
+    /// Starts ringway with exactly `args` (no defaults added); `dir` holds the log file and is
+    /// removed on drop.
+    pub fn start_with_args(
+        dir: PathBuf,
+        args: &[std::ffi::OsString],
+        env: &[(&str, String)],
+    ) -> Self {
+        Self::try_start_with_args(dir, args, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like [`Gateway::start_with_args`]; when the gateway does not start, the error carries
+    /// what it logged.
+    pub fn try_start_with_args(
+        dir: PathBuf,
+        args: &[std::ffi::OsString],
+        env: &[(&str, String)],
+    ) -> Result<Self, String> {
         let log = dir.join("ringway.log");
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringway"));
-        let workers = opts.workers.unwrap_or(2).to_string();
-        cmd.arg("--app-dir")
-            .arg(&dir)
-            .args(["--host", "127.0.0.1", "--port", "0", "--workers", &workers])
-            .args(&opts.args)
-            .stderr(Stdio::from(log_file));
-        for (k, v) in &opts.env {
+        cmd.args(args).stderr(Stdio::from(log_file));
+        for (k, v) in env {
             cmd.env(k, v);
         }
-        let (child, addr) = spawn_and_wait(cmd, "ringway listening on ", "ringway");
-        Self {
-            child: Some(child),
-            addr,
-            dir,
-            log,
+        match try_spawn_and_wait_line(cmd, "ringway listening on ", "ringway") {
+            Ok((child, addr, banner)) => Ok(Self {
+                child: Some(child),
+                addr,
+                dir,
+                banner,
+                log,
+            }),
+            Err(e) => {
+                let logged = std::fs::read_to_string(&log).unwrap_or_default();
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(format!("{e}\n{logged}"))
+            }
         }
+    }
+
+    /// A keep-alive client connection to the gateway.
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.addr)
     }
 
     /// What the gateway logged so far.
@@ -252,6 +308,11 @@ impl Gateway {
         None
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
@@ -267,6 +328,43 @@ impl Drop for Gateway {
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Values of the header `name` (case-insensitive) in a request the mock recorded.
+pub fn recorded_headers(record: &Value, name: &str) -> Vec<String> {
+    record["headers"]
+        .as_array()
+        .expect("recorded headers")
+        .iter()
+        .filter(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .filter_map(|h| h[1].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The single `Authorization` value of a recorded request, if any.
+pub fn recorded_auth(record: &Value) -> Option<String> {
+    let mut all = recorded_headers(record, "authorization");
+    assert!(all.len() <= 1, "several Authorization headers: {all:?}");
+    all.pop()
+}
+
+/// The JSON body of a recorded request.
+pub fn recorded_body(record: &Value) -> Value {
+    serde_json::from_str(record["body"].as_str().expect("recorded body")).expect("JSON body")
+}
+
+/// Polls `f` every 20 ms until it returns true or `limit` passes; returns its last answer.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
