@@ -5,11 +5,12 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Call;
+use super::codec::{ClientFormat, Codec};
 use super::retry::{RetryAction, backoff, classify_status};
 use super::stream::SseRelay;
 use crate::error::{ErrorContext, GatewayError, ProviderError};
 use crate::json;
-use crate::providers::openai;
+use crate::providers;
 use crate::routing::keys::{KeyError, KeyPin};
 use crate::routing::table::{ProviderRoute, RouteTable};
 use crate::server::reply::{HeaderName, Reply, ReplyBody};
@@ -36,7 +37,9 @@ pub async fn run(
         .provider(provider)
         .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?;
     route.check_serves(call.op)?;
-    let body = upstream_body(call, model);
+    let codec = Codec::between(call.client, route.spec.format)
+        .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?;
+    let body = codec.request_body(call, model)?;
     let limits = route.limits;
     let drop_excess = table.client.drop_excess_requests;
     let acquire = || async {
@@ -74,7 +77,7 @@ pub async fn run(
             }
         };
         let attempt_started = Instant::now();
-        let outcome = exchange(worker, route, call, key, &body).await;
+        let outcome = exchange(worker, route, call, key, &body, codec, model).await;
         let took = attempt_started.elapsed();
         call.add_wait(took);
         worker.metrics.upstream(provider, took);
@@ -87,10 +90,15 @@ pub async fn run(
             }) => {
                 drop(permit.take());
                 let latency_ms = started.elapsed().as_millis() as u64;
+                let body = match call.client {
+                    // Bifrost's extra_fields belong to its own (OpenAI-shaped) responses.
+                    ClientFormat::OpenAi => with_extra_fields(body, ctx, latency_ms),
+                    ClientFormat::Anthropic => body,
+                };
                 return Ok(Reply {
                     status,
                     headers,
-                    body: ReplyBody::Full(with_extra_fields(body, ctx, latency_ms)),
+                    body: ReplyBody::Full(body),
                 });
             }
             Ok(Exchange::Stream(mut relay, headers)) => {
@@ -144,7 +152,7 @@ pub async fn run(
 
 /// The client's body with the provider's model name spliced in and `fallbacks` dropped; a body
 /// without `model` (Azure deployment routes) gets one inserted.
-fn upstream_body(call: &Call<'_>, model: &str) -> Bytes {
+pub(super) fn upstream_body(call: &Call<'_>, model: &str) -> Bytes {
     let body = json::rewrite(call.body, call.fields, Some(model));
     if call.fields.model_span.is_some() {
         return body;
@@ -189,6 +197,8 @@ async fn exchange(
     call: &Call<'_>,
     key: Option<usize>,
     body: &Bytes,
+    codec: Codec,
+    model: &str,
 ) -> Result<Exchange, GatewayError> {
     let endpoint = route.endpoint(key);
     let path = route.path_for(endpoint, call.op);
@@ -206,6 +216,7 @@ async fn exchange(
     if let Some(h) = auth {
         headers.push(h);
     }
+    headers.extend_from_slice(providers::static_headers(route.spec.format));
     for (n, v) in &route.extra_headers {
         headers.push((n.as_str(), v.as_str()));
     }
@@ -227,7 +238,7 @@ async fn exchange(
         Ok(Ok(r)) => r,
     };
     if (200..300).contains(&resp.status) {
-        return success(route, call, resp, started).await;
+        return success(route, call, resp, started, codec, model).await;
     }
     let status = resp.status;
     let remaining = route.timeout.saturating_sub(started.elapsed());
@@ -235,7 +246,11 @@ async fn exchange(
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
-    Ok(Exchange::Failed(openai::parse_error(status, &body)))
+    Ok(Exchange::Failed(providers::parse_error(
+        route.spec.format,
+        status,
+        &body,
+    )))
 }
 
 fn network_error(e: &upstream::UpstreamError) -> GatewayError {
@@ -249,24 +264,37 @@ async fn success(
     call: &Call<'_>,
     resp: Response,
     started: Instant,
+    codec: Codec,
+    model: &str,
 ) -> Result<Exchange, GatewayError> {
     let mut headers = forwarded_headers(&resp);
     if call.op.is_stream() {
         headers.push(("content-type".into(), "text/event-stream".into()));
         headers.push(("cache-control".into(), "no-cache".into()));
-        let mut relay = SseRelay::new(resp, route.stream_idle_timeout, None);
-        if let Some(perr) = relay.first_event_error().await {
+        let mut relay = SseRelay::new(
+            resp,
+            route.stream_idle_timeout,
+            call.client,
+            codec.stream_translator(call, model),
+        );
+        if let Some(perr) = relay.first_event_error(route.spec.format).await {
             return Ok(Exchange::Failed(perr));
         }
         return Ok(Exchange::Stream(Box::new(relay), headers));
     }
     let status = resp.status;
-    headers.push(("content-type".into(), content_type(&resp)));
+    headers.push((
+        "content-type".into(),
+        match codec {
+            Codec::Passthrough => content_type(&resp),
+            _ => "application/json".into(),
+        },
+    ));
     let remaining = route.timeout.saturating_sub(started.elapsed());
     let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
-        Ok(Ok(b)) => b,
+        Ok(Ok(b)) => codec.response_body(b)?,
     };
     Ok(Exchange::Body {
         status,

@@ -9,11 +9,12 @@
 
 pub mod admission;
 pub mod attempt;
+pub mod codec;
 pub mod models;
 pub mod retry;
 pub mod stream;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,7 +22,9 @@ use bytes::Bytes;
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
+use crate::providers::unified::ChatRequest;
 use crate::routing::keys::KeyPin;
+use codec::ClientFormat;
 use crate::routing::table::{HeaderFilter, RouteTable};
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
@@ -94,6 +97,8 @@ pub struct Dialect<'p> {
     pub default_provider: Option<&'static str>,
     /// Model named by the path (Azure deployment routes), used when the body has none.
     pub deployment: Option<&'p str>,
+    /// The wire format the client speaks on this route.
+    pub client: ClientFormat,
 }
 
 impl Dialect<'_> {
@@ -101,12 +106,31 @@ impl Dialect<'_> {
     pub const UNIFIED: Dialect<'static> = Dialect {
         default_provider: None,
         deployment: None,
+        client: ClientFormat::OpenAi,
     };
     /// `/openai/*` and its aliases: bare names mean the openai provider.
     pub const OPENAI_SDK: Dialect<'static> = Dialect {
         default_provider: Some("openai"),
         deployment: None,
+        client: ClientFormat::OpenAi,
     };
+    /// `/anthropic/*`: Anthropic's Messages API; bare names mean the anthropic provider.
+    pub const ANTHROPIC_SDK: Dialect<'static> = Dialect {
+        default_provider: Some("anthropic"),
+        deployment: None,
+        client: ClientFormat::Anthropic,
+    };
+}
+
+/// An error reply in the client's format (Anthropic clients get Anthropic's error shape).
+pub fn error_reply(client: ClientFormat, err: &GatewayError, ctx: &ErrorContext) -> Reply {
+    match client {
+        ClientFormat::OpenAi => Reply::error(err, ctx),
+        ClientFormat::Anthropic => {
+            let (status, body) = crate::providers::anthropic::error_body(err);
+            Reply::json(status, body)
+        }
+    }
 }
 
 /// Resolves the provider and model a request names on a route with `dialect`.
@@ -158,6 +182,11 @@ pub struct Call<'a> {
     pub extra_headers: Vec<(&'a str, &'a str)>,
     /// Time spent waiting on providers (exchanges and backoff), for the overhead metric.
     pub waited: Cell<Duration>,
+    /// The wire format the client speaks.
+    pub client: ClientFormat,
+    /// The request decoded into the unified schema, for cross-format attempts (decoded at most
+    /// once, and only when an attempt needs it).
+    pub unified: OnceCell<Result<ChatRequest, String>>,
 }
 
 impl Call<'_> {
@@ -202,7 +231,7 @@ async fn serve(
     };
     let fields = match json::read_fields(&body) {
         Ok(f) => f,
-        Err(e) => return (Reply::error(&GatewayError::Json(e), &ctx), None),
+        Err(e) => return (error_reply(dialect.client, &GatewayError::Json(e), &ctx), None),
     };
     let op = match (op, fields.stream) {
         (RequestType::ChatCompletion, true) => RequestType::ChatCompletionStream,
@@ -214,7 +243,7 @@ async fn serve(
     let named = fields.model.as_deref().unwrap_or("");
     let (provider, model) = match resolve_model(named, dialect, &table) {
         Ok(pm) => pm,
-        Err(e) => return (Reply::error(&e, &ctx), None),
+        Err(e) => return (error_reply(dialect.client, &e, &ctx), None),
     };
     ctx.provider = Some(provider.to_string());
     ctx.model_requested = Some(model.to_string());
@@ -240,6 +269,8 @@ async fn serve(
         fields: &fields,
         extra_headers,
         waited: Cell::new(Duration::ZERO),
+        client: dialect.client,
+        unified: OnceCell::new(),
     };
 
     let finish = |reply: Reply, served_by: &str| {
@@ -267,12 +298,12 @@ async fn serve(
             // Bifrost clears pinned keys for fallbacks: a key name belongs to one provider.
             match attempt::run(worker, &table, &call, fp, fm, None, &fctx).await {
                 Ok(reply) => return finish(reply, fp),
-                Err(e) if !e.allows_fallbacks() => return finish(Reply::error(&e, &fctx), fp),
+                Err(e) if !e.allows_fallbacks() => return finish(error_reply(dialect.client, &e, &fctx), fp),
                 Err(_) => continue,
             }
         }
     }
-    finish(Reply::error(&primary, &ctx), provider)
+    finish(error_reply(dialect.client, &primary, &ctx), provider)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::admission::Permit;
 use crate::error::{ErrorContext, GatewayError, ProviderError};
-use crate::providers::openai;
+use super::codec::{self, ClientFormat, StreamTranslator};
+use crate::providers::{self, catalog::WireFormat};
 use crate::sse::{self, SseFramer};
 use crate::upstream::Response;
 
@@ -21,19 +22,50 @@ pub struct SseRelay {
     ready: VecDeque<Bytes>,
     idle_timeout: Duration,
     finished: bool,
+    client: ClientFormat,
+    translator: Option<StreamTranslator>,
+    translated: Vec<Bytes>,
     _permit: Option<Permit>,
 }
 
 impl SseRelay {
-    /// Wraps an upstream response whose status was 2xx.
-    pub fn new(resp: Response, idle_timeout: Duration, permit: Option<Permit>) -> Self {
+    /// Wraps an upstream response whose status was 2xx; `translator` converts events when the
+    /// client speaks another format than the provider.
+    pub fn new(
+        resp: Response,
+        idle_timeout: Duration,
+        client: ClientFormat,
+        translator: Option<StreamTranslator>,
+    ) -> Self {
         Self {
             resp,
             framer: SseFramer::new(),
             ready: VecDeque::new(),
             idle_timeout,
             finished: false,
-            _permit: permit,
+            client,
+            translator,
+            translated: Vec::new(),
+            _permit: None,
+        }
+    }
+
+    /// Queues one upstream event for the client, translated if needed.
+    fn emit(&mut self, raw: Bytes) {
+        match &mut self.translator {
+            None => self.ready.push_back(raw),
+            Some(t) => {
+                t.push(&raw, &mut self.translated);
+                self.ready.extend(self.translated.drain(..));
+            }
+        }
+    }
+
+    /// The upstream ended: lets the translator complete (or flag as cut short) the stream.
+    fn finish_translation(&mut self) {
+        if let Some(t) = &mut self.translator {
+            t.finish(&mut self.translated);
+            self.ready.extend(self.translated.drain(..));
         }
     }
 
@@ -42,79 +74,102 @@ impl SseRelay {
         self._permit = permit;
     }
 
-    /// Reads the first event; if it carries an `error` object, returns it as a provider error
-    /// (so the request can still be retried or fall back: nothing was sent to the client yet).
-    pub async fn first_event_error(&mut self) -> Option<ProviderError> {
-        let first = self.next_event().await?;
+    /// Reads the first upstream event; if it carries an `error` object, returns it as a
+    /// provider error (so the request can still be retried or fall back: nothing was sent to the
+    /// client yet). Otherwise the event is queued for the client.
+    pub async fn first_event_error(&mut self, provider: WireFormat) -> Option<ProviderError> {
+        let first = match self.next_raw().await? {
+            Ok(ev) => ev,
+            Err(e) => {
+                self.ready.push_back(codec::stream_error_event(self.client, &e));
+                return None;
+            }
+        };
         let data = sse::event_data(&first);
-        let err = data.as_deref().and_then(error_in_data);
+        let err = data.as_deref().and_then(|d| error_in_data(provider, d));
         if err.is_none() {
-            self.ready.push_front(first);
+            self.emit(first);
         }
         err
     }
 
     /// An event that is already complete, without waiting for the upstream (None if none).
     pub fn next_ready(&mut self) -> Option<Bytes> {
-        if let Some(ev) = self.ready.pop_front() {
-            return Some(ev);
+        loop {
+            if let Some(ev) = self.ready.pop_front() {
+                return Some(ev);
+            }
+            // A framing error is left for `next_event`, which reports it.
+            let raw = self.framer.next_event().ok().flatten()?;
+            self.emit(raw);
         }
-        // A framing error is left for `next_event`, which reports it.
-        self.framer.next_event().ok().flatten()
     }
 
-    /// The next complete event (raw bytes, blank-line terminated), or `None` at the end.
+    /// The next event for the client (raw bytes, blank-line terminated), or `None` at the end.
     pub async fn next_event(&mut self) -> Option<Bytes> {
         loop {
             if let Some(ev) = self.ready.pop_front() {
                 return Some(ev);
             }
+            if self.finished {
+                return None;
+            }
+            match self.next_raw().await {
+                Some(Ok(raw)) => self.emit(raw),
+                Some(Err(e)) => {
+                    self.finished = true;
+                    self.ready
+                        .push_back(codec::stream_error_event(self.client, &e));
+                }
+                None => {
+                    self.finished = true;
+                    self.finish_translation();
+                }
+            }
+        }
+    }
+
+    /// The next complete upstream event, an error that ends the stream, or `None` at its end.
+    async fn next_raw(&mut self) -> Option<Result<Bytes, GatewayError>> {
+        loop {
             match self.framer.next_event() {
-                Ok(Some(ev)) => return Some(ev),
+                Ok(Some(ev)) => return Some(Ok(ev)),
                 Ok(None) => {}
                 Err(e) => {
                     // An event larger than the framer allows: end the stream with an error.
-                    self.finished = true;
                     let _ = self.framer.take_rest();
-                    return Some(error_event(&GatewayError::Network(e.to_string())));
+                    return Some(Err(GatewayError::Network(e.to_string())));
                 }
             }
             if self.finished {
-                // A last event without its blank line still reaches the client, terminated.
-                return self
-                    .framer
-                    .take_rest()
-                    .filter(|r| !r.iter().all(u8::is_ascii_whitespace))
-                    .map(|rest| {
-                        let mut out = BytesMut::with_capacity(rest.len() + 2);
-                        out.put_slice(&rest);
-                        out.put_slice(b"\n\n");
-                        out.freeze()
-                    });
+                // A last event without its blank line still counts, terminated.
+                let rest = self.framer.take_rest()?;
+                if rest.iter().all(u8::is_ascii_whitespace) {
+                    return None;
+                }
+                let mut out = BytesMut::with_capacity(rest.len() + 2);
+                out.put_slice(&rest);
+                out.put_slice(b"\n\n");
+                return Some(Ok(out.freeze()));
             }
             match monoio::time::timeout(self.idle_timeout, self.resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => self.framer.push(&chunk),
                 Ok(Ok(None)) => self.finished = true,
-                Ok(Err(e)) => {
-                    self.finished = true;
-                    self.ready
-                        .push_back(error_event(&GatewayError::Network(e.to_string())));
-                }
+                Ok(Err(e)) => return Some(Err(GatewayError::Network(e.to_string()))),
                 Err(_) => {
-                    self.finished = true;
-                    self.ready
-                        .push_back(error_event(&GatewayError::Network(format!(
-                            "stream idle for more than {} seconds",
-                            self.idle_timeout.as_secs()
-                        ))));
+                    return Some(Err(GatewayError::Network(format!(
+                        "stream idle for more than {} seconds",
+                        self.idle_timeout.as_secs()
+                    ))));
                 }
             }
         }
     }
 }
 
-/// Extracts a provider error from an event's data, when it is `{"error": {...}}`.
-fn error_in_data(data: &[u8]) -> Option<ProviderError> {
+/// Extracts a provider error from an event's data, when it is `{"error": {...}}` (OpenAI) or
+/// `{"type": "error", "error": {...}}` (Anthropic).
+fn error_in_data(provider: WireFormat, data: &[u8]) -> Option<ProviderError> {
     // Cheap pre-check: most events carry no error and are never decoded.
     memchr::memmem::find(data, b"\"error\"")?;
     let v: serde_json::Value = serde_json::from_slice(data).ok()?;
@@ -128,7 +183,7 @@ fn error_in_data(data: &[u8]) -> Option<ProviderError> {
         .and_then(|s| s.as_u64())
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(500);
-    Some(openai::parse_error(status, data))
+    Some(providers::parse_error(provider, status, data))
 }
 
 /// An SSE event carrying a Bifrost error: `data: {"error": <bifrost error>}`.
@@ -147,12 +202,22 @@ mod tests {
 
     #[test]
     fn detects_error_events() {
-        let e = error_in_data(br#"{"error":{"message":"overloaded","type":"server_error"}}"#)
-            .expect("error");
+        let e = error_in_data(
+            WireFormat::OpenAi,
+            br#"{"error":{"message":"overloaded","type":"server_error"}}"#,
+        )
+        .expect("error");
         assert_eq!(e.message, "overloaded");
         assert_eq!(e.status, 500);
-        assert!(error_in_data(br#"{"choices":[{"delta":{"content":"error"}}]}"#).is_none());
-        assert!(error_in_data(br#"{"id":"x","error":null}"#).is_none());
+        let openai = WireFormat::OpenAi;
+        assert!(error_in_data(openai, br#"{"choices":[{"delta":{"content":"error"}}]}"#).is_none());
+        assert!(error_in_data(openai, br#"{"id":"x","error":null}"#).is_none());
+        let a = error_in_data(
+            WireFormat::Anthropic,
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#,
+        )
+        .expect("anthropic error");
+        assert_eq!(a.message, "busy");
     }
 
     #[test]

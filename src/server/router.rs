@@ -6,6 +6,7 @@ use super::reply::Reply;
 use super::worker::Worker;
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::{Method, RequestHead};
+use crate::inference::codec::ClientFormat;
 use crate::inference::{self, Dialect};
 
 /// Dispatches one request and returns its reply.
@@ -30,6 +31,9 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
                 }
                 _ => method_not_allowed(path),
             };
+        }
+        _ if path == "/api" || path.starts_with("/api/") => {
+            return crate::admin::route(worker, head, body).await;
         }
         _ => match inference_route(path) {
             Some(r) => r,
@@ -67,6 +71,19 @@ fn inference_route(path: &str) -> Option<InferenceRoute<'_>> {
     if let Some(op) = path.strip_prefix("/v1").and_then(openai_operation) {
         return Some(op(Dialect::UNIFIED));
     }
+    // Anthropic's SDK appends `/v1/messages` to its base URL, so `/anthropic` is the base to set
+    // (also under the LiteLLM / LangChain / PydanticAI prefixes).
+    let anthropic = path.strip_prefix("/anthropic").or_else(|| {
+        OPENAI_PREFIXES[1..]
+            .iter()
+            .find_map(|p| path.strip_prefix(p)?.strip_prefix("/anthropic"))
+    });
+    if anthropic == Some("/v1/messages") {
+        return Some(InferenceRoute::Post(
+            RequestType::ChatCompletion,
+            Dialect::ANTHROPIC_SDK,
+        ));
+    }
     let rest = OPENAI_PREFIXES
         .iter()
         .find_map(|p| path.strip_prefix(p).filter(|r| r.starts_with('/')))?;
@@ -81,6 +98,7 @@ fn inference_route(path: &str) -> Option<InferenceRoute<'_>> {
         return Some(op(Dialect {
             default_provider: Some("azure"),
             deployment: Some(deployment).filter(|d| !d.is_empty()),
+            client: ClientFormat::OpenAi,
         }));
     }
     let op_path = rest.strip_prefix("/v1").unwrap_or(rest);
@@ -143,9 +161,26 @@ mod tests {
             post("/openai/v1/embeddings"),
             Some((RequestType::Embedding, Some("openai"), None))
         );
-        assert!(matches!(inference_route("/openai/v1/models"), Some(InferenceRoute::Get)));
+        assert!(matches!(
+            inference_route("/openai/v1/models"),
+            Some(InferenceRoute::Get)
+        ));
         assert!(inference_route("/openaix/v1/chat/completions").is_none());
         assert!(inference_route("/v2/chat/completions").is_none());
+    }
+
+    #[test]
+    fn anthropic_messages_paths() {
+        for p in ["/anthropic/v1/messages", "/litellm/anthropic/v1/messages"] {
+            match inference_route(p) {
+                Some(InferenceRoute::Post(RequestType::ChatCompletion, d)) => {
+                    assert_eq!(d.client, ClientFormat::Anthropic, "{p}");
+                    assert_eq!(d.default_provider, Some("anthropic"), "{p}");
+                }
+                _ => panic!("{p} not routed"),
+            }
+        }
+        assert!(inference_route("/anthropic/v1/nothing").is_none());
     }
 
     #[test]

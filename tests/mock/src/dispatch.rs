@@ -4,7 +4,7 @@
 use std::io;
 
 use crate::{
-    control,
+    anthropic, control,
     faults::{Action, Step, StepBody},
     openai,
     record::{ConnGuard, Record, now_ms},
@@ -98,6 +98,9 @@ pub async fn dispatch(
     if let Some(step) = step.as_deref().filter(|s| s.is_canned()) {
         send_canned(conn, req, step).await?;
         return Ok(Outcome::Done);
+    }
+    if let Some(route) = anthropic::route(req) {
+        return anthropic::handle(route, shared, conn, req, extra).await;
     }
     match openai::route(req.method(), req.path) {
         Some(route) => openai::handle(route, shared, conn, req, extra).await,

@@ -13,6 +13,7 @@
 //! Faults come from the model name (`fail-503`, `hang`, `reset`, `slow-200`, `stream-error`,
 //! `stream-hang`, `stream-cut`) or from the script queue (`POST /_mock/script`).
 
+pub mod anthropic;
 pub mod cli;
 pub mod control;
 pub mod dispatch;
