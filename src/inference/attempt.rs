@@ -285,9 +285,10 @@ async fn success(
     let status = resp.status;
     headers.push((
         "content-type".into(),
-        match codec {
-            Codec::Passthrough => content_type(&resp),
-            _ => "application/json".into(),
+        if codec.is_passthrough() {
+            content_type(&resp)
+        } else {
+            "application/json".into()
         },
     ));
     let remaining = route.timeout.saturating_sub(started.elapsed());

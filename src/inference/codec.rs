@@ -1,9 +1,17 @@
 //! How one attempt speaks to its provider and answers its client when their formats differ.
 //!
 //! Same-format pairs (OpenAI SDK to an OpenAI-family provider, Anthropic SDK to Anthropic) keep
-//! the zero-copy path: the body is forwarded with only `model` spliced. Cross-format pairs decode
-//! the request once into the unified (OpenAI-shaped) schema and translate both ways, streams
-//! event by event.
+//! the zero-copy path: the body is forwarded with only `model` spliced. Every other pair goes
+//! through the unified (OpenAI-shaped) schema, hub and spoke, so each wire format only knows
+//! its own translation to and from the hub:
+//!
+//! ```text
+//! request   client body --decode (client format)--> unified ChatRequest --encode (provider)--> upstream
+//! response  upstream body --to OpenAI (provider)--> chat.completion --from OpenAI (client)--> client
+//! stream    upstream event --provider->OpenAI translator--> chunk events --OpenAI->client--> client
+//! ```
+//!
+//! Adding a format = one arm in each `match` below plus its module under `providers/`.
 
 use bytes::Bytes;
 
@@ -22,84 +30,117 @@ pub enum ClientFormat {
     Anthropic,
 }
 
-/// The translation an attempt needs.
+impl ClientFormat {
+    /// The provider format that needs no translation for this client.
+    fn native(self) -> WireFormat {
+        match self {
+            ClientFormat::OpenAi => WireFormat::OpenAi,
+            ClientFormat::Anthropic => WireFormat::Anthropic,
+        }
+    }
+}
+
+/// The translation an attempt needs between a client and a provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Codec {
-    /// Both sides speak the same format.
-    Passthrough,
-    /// OpenAI client, Anthropic provider.
-    OpenAiToAnthropic,
-    /// Anthropic client, OpenAI-family provider.
-    AnthropicToOpenAi,
+pub struct Codec {
+    client: ClientFormat,
+    provider: WireFormat,
+}
+
+/// Whether ringway can send requests to a provider speaking `format`.
+fn provider_supported(format: WireFormat) -> bool {
+    matches!(format, WireFormat::OpenAi | WireFormat::Anthropic)
 }
 
 impl Codec {
     /// The codec between `client` and a provider speaking `provider`.
     pub fn between(client: ClientFormat, provider: WireFormat) -> Result<Codec, String> {
-        match (client, provider) {
-            (ClientFormat::OpenAi, WireFormat::OpenAi)
-            | (ClientFormat::Anthropic, WireFormat::Anthropic) => Ok(Codec::Passthrough),
-            (ClientFormat::OpenAi, WireFormat::Anthropic) => Ok(Codec::OpenAiToAnthropic),
-            (ClientFormat::Anthropic, WireFormat::OpenAi) => Ok(Codec::AnthropicToOpenAi),
-            (_, other) => Err(format!("{other:?}")),
+        if !provider_supported(provider) {
+            return Err(format!("{provider:?}"));
         }
+        Ok(Codec { client, provider })
+    }
+
+    /// Whether bytes pass through untouched (but for the spliced model).
+    pub fn is_passthrough(self) -> bool {
+        self.client.native() == self.provider
     }
 
     /// The body to send upstream for `model`.
     pub fn request_body(self, call: &Call<'_>, model: &str) -> Result<Bytes, GatewayError> {
-        match self {
-            Codec::Passthrough => Ok(super::attempt::upstream_body(call, model)),
-            Codec::OpenAiToAnthropic => {
-                let req = unified_request(call)?;
-                anthropic::request_to_anthropic(req, model)
-                    .map(Bytes::from)
-                    .map_err(|e| GatewayError::BadRequest(e.to_string()))
-            }
-            Codec::AnthropicToOpenAi => {
-                let mut req = unified_request(call)?.clone();
+        if self.is_passthrough() {
+            return Ok(super::attempt::upstream_body(call, model));
+        }
+        let req = unified_request(call)?;
+        let encoded = match self.provider {
+            WireFormat::Anthropic => anthropic::request_to_anthropic(req, model)
+                .map_err(|e| GatewayError::BadRequest(e.to_string()))?,
+            _ => {
+                let mut req = req.clone();
                 req.model = model.to_string();
-                if req.stream == Some(true) {
-                    // Usage arrives only if asked for; the Anthropic client expects it at the end.
+                if req.stream == Some(true) && self.client != ClientFormat::OpenAi {
+                    // Usage arrives only if asked for; other clients expect it at the end.
                     req.stream_options = Some(unified::StreamOptions {
                         include_usage: Some(true),
                         ..Default::default()
                     });
                 }
-                Ok(Bytes::from(unified::encode(&req)))
+                unified::encode(&req)
             }
-        }
+        };
+        Ok(Bytes::from(encoded))
     }
 
     /// Translates a complete successful response body into the client's format.
     pub fn response_body(self, body: Bytes) -> Result<Bytes, GatewayError> {
-        let translated = match self {
-            Codec::Passthrough => return Ok(body),
-            Codec::OpenAiToAnthropic => anthropic::response_from_anthropic(&body),
-            Codec::AnthropicToOpenAi => anthropic::response_to_anthropic(&body),
+        if self.is_passthrough() {
+            return Ok(body);
+        }
+        let bad = |e: unified::TranslateError| {
+            GatewayError::Network(format!("untranslatable provider response: {e}"))
         };
-        translated
-            .map(Bytes::from)
-            .map_err(|e| GatewayError::Network(format!("untranslatable provider response: {e}")))
+        let openai = match self.provider {
+            WireFormat::Anthropic => {
+                Bytes::from(anthropic::response_from_anthropic(&body).map_err(bad)?)
+            }
+            _ => body,
+        };
+        Ok(match self.client {
+            ClientFormat::OpenAi => openai,
+            ClientFormat::Anthropic => {
+                Bytes::from(anthropic::response_to_anthropic(&openai).map_err(bad)?)
+            }
+        })
     }
 
     /// The stream translator for this codec, if events need translating.
     pub fn stream_translator(self, call: &Call<'_>, model: &str) -> Option<StreamTranslator> {
-        match self {
-            Codec::Passthrough => None,
-            Codec::OpenAiToAnthropic => {
-                let include_usage = unified_request(call)
-                    .ok()
-                    .and_then(|r| r.stream_options.as_ref())
-                    .and_then(|o| o.include_usage)
-                    .unwrap_or(false);
-                Some(StreamTranslator::FromAnthropic(Box::new(
-                    AnthropicToOpenAiStream::new(include_usage),
-                )))
-            }
-            Codec::AnthropicToOpenAi => Some(StreamTranslator::ToAnthropic(Box::new(
+        if self.is_passthrough() {
+            return None;
+        }
+        let include_usage = self.client != ClientFormat::OpenAi
+            || unified_request(call)
+                .ok()
+                .and_then(|r| r.stream_options.as_ref())
+                .and_then(|o| o.include_usage)
+                .unwrap_or(false);
+        let to_openai = match self.provider {
+            WireFormat::Anthropic => Some(ToOpenAi::Anthropic(Box::new(
+                AnthropicToOpenAiStream::new(include_usage),
+            ))),
+            _ => None,
+        };
+        let from_openai = match self.client {
+            ClientFormat::OpenAi => None,
+            ClientFormat::Anthropic => Some(FromOpenAi::Anthropic(Box::new(
                 OpenAiToAnthropicStream::new(model),
             ))),
-        }
+        };
+        Some(StreamTranslator {
+            to_openai,
+            from_openai,
+            hub: Vec::new(),
+        })
     }
 }
 
@@ -117,28 +158,54 @@ fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayErr
         .map_err(|e| GatewayError::BadRequest(e.clone()))
 }
 
-/// Translates a stream event by event.
-pub enum StreamTranslator {
-    /// Anthropic events to OpenAI chunks.
-    FromAnthropic(Box<AnthropicToOpenAiStream>),
-    /// OpenAI chunks to Anthropic events.
-    ToAnthropic(Box<OpenAiToAnthropicStream>),
+/// Provider events to OpenAI chunk events.
+enum ToOpenAi {
+    Anthropic(Box<AnthropicToOpenAiStream>),
+}
+
+/// OpenAI chunk events to the client's events.
+enum FromOpenAi {
+    Anthropic(Box<OpenAiToAnthropicStream>),
+}
+
+/// Translates a stream event by event, through OpenAI chunks as the hub.
+pub struct StreamTranslator {
+    to_openai: Option<ToOpenAi>,
+    from_openai: Option<FromOpenAi>,
+    hub: Vec<Bytes>,
 }
 
 impl StreamTranslator {
     /// Translates one raw upstream event into zero or more client events.
     pub fn push(&mut self, event: &[u8], out: &mut Vec<Bytes>) {
-        match self {
-            StreamTranslator::FromAnthropic(t) => t.push(event, out),
-            StreamTranslator::ToAnthropic(t) => t.push(event, out),
+        match &mut self.to_openai {
+            None => self.hub.push(Bytes::copy_from_slice(event)),
+            Some(ToOpenAi::Anthropic(t)) => t.push(event, &mut self.hub),
         }
+        self.forward(out);
     }
 
     /// Completes (or reports as cut short) the stream once the upstream ended.
     pub fn finish(&mut self, out: &mut Vec<Bytes>) {
-        match self {
-            StreamTranslator::FromAnthropic(t) => t.finish(out),
-            StreamTranslator::ToAnthropic(t) => t.finish(out),
+        match &mut self.to_openai {
+            None => {}
+            Some(ToOpenAi::Anthropic(t)) => t.finish(&mut self.hub),
+        }
+        self.forward(out);
+        match &mut self.from_openai {
+            None => {}
+            Some(FromOpenAi::Anthropic(t)) => t.finish(out),
+        }
+    }
+
+    fn forward(&mut self, out: &mut Vec<Bytes>) {
+        match &mut self.from_openai {
+            None => out.append(&mut self.hub),
+            Some(FromOpenAi::Anthropic(t)) => {
+                for ev in self.hub.drain(..) {
+                    t.push(&ev, out);
+                }
+            }
         }
     }
 }
@@ -157,22 +224,48 @@ mod tests {
 
     #[test]
     fn codec_pairs() {
+        let pass = |c, p| Codec::between(c, p).map(Codec::is_passthrough);
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::OpenAi), Ok(true));
         assert_eq!(
-            Codec::between(ClientFormat::OpenAi, WireFormat::OpenAi),
-            Ok(Codec::Passthrough)
+            pass(ClientFormat::Anthropic, WireFormat::Anthropic),
+            Ok(true)
         );
-        assert_eq!(
-            Codec::between(ClientFormat::Anthropic, WireFormat::Anthropic),
-            Ok(Codec::Passthrough)
-        );
-        assert_eq!(
-            Codec::between(ClientFormat::OpenAi, WireFormat::Anthropic),
-            Ok(Codec::OpenAiToAnthropic)
-        );
-        assert_eq!(
-            Codec::between(ClientFormat::Anthropic, WireFormat::OpenAi),
-            Ok(Codec::AnthropicToOpenAi)
-        );
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Anthropic), Ok(false));
+        assert_eq!(pass(ClientFormat::Anthropic, WireFormat::OpenAi), Ok(false));
         assert!(Codec::between(ClientFormat::OpenAi, WireFormat::Bedrock).is_err());
+    }
+
+    #[test]
+    fn anthropic_stream_reaches_an_openai_client_as_chunks() {
+        let mut t = StreamTranslator {
+            to_openai: Some(ToOpenAi::Anthropic(Box::new(AnthropicToOpenAiStream::new(
+                false,
+            )))),
+            from_openai: None,
+            hub: Vec::new(),
+        };
+        let mut out = Vec::new();
+        for ev in [
+            &br#"event: message_start
+data: {"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"c","content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":0}}}
+
+"#[..],
+            br#"event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+"#,
+            br#"event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}
+
+"#,
+        ] {
+            t.push(ev, &mut out);
+        }
+        let text: String = out
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert!(text.contains("chat.completion.chunk"), "{text}");
+        assert!(text.contains("\"hi\""), "{text}");
     }
 }
