@@ -18,7 +18,8 @@ pub enum RetryAction {
 /// Classifies an upstream HTTP status (Bifrost's newer retry classes).
 pub fn classify_status(status: u16) -> RetryAction {
     match status {
-        500 | 502 | 503 | 504 => RetryAction::SameKey,
+        // 529 is Anthropic's "overloaded": transient, like 503.
+        500 | 502 | 503 | 504 | 529 => RetryAction::SameKey,
         429 => RetryAction::RotateKeyWithBackoff,
         401..=403 => RetryAction::RotateKeyNow,
         _ => RetryAction::Stop,
@@ -43,6 +44,7 @@ mod tests {
     #[test]
     fn classes() {
         assert_eq!(classify_status(503), RetryAction::SameKey);
+        assert_eq!(classify_status(529), RetryAction::SameKey);
         assert_eq!(classify_status(429), RetryAction::RotateKeyWithBackoff);
         assert_eq!(classify_status(401), RetryAction::RotateKeyNow);
         assert_eq!(classify_status(403), RetryAction::RotateKeyNow);

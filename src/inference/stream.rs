@@ -6,8 +6,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::admission::Permit;
-use crate::error::{ErrorContext, GatewayError, ProviderError};
 use super::codec::{self, ClientFormat, StreamTranslator};
+use crate::error::{ErrorContext, GatewayError, ProviderError};
 use crate::providers::{self, catalog::WireFormat};
 use crate::sse::{self, SseFramer};
 use crate::upstream::Response;
@@ -81,7 +81,8 @@ impl SseRelay {
         let first = match self.next_raw().await? {
             Ok(ev) => ev,
             Err(e) => {
-                self.ready.push_back(codec::stream_error_event(self.client, &e));
+                self.ready
+                    .push_back(codec::stream_error_event(self.client, &e));
                 return None;
             }
         };
@@ -182,7 +183,12 @@ fn error_in_data(provider: WireFormat, data: &[u8]) -> Option<ProviderError> {
         .or_else(|| v.get("status_code"))
         .and_then(|s| s.as_u64())
         .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(500);
+        .unwrap_or_else(|| match (provider, e.get("type").and_then(|t| t.as_str())) {
+            // Anthropic names the status by type (overloaded_error is 529, rate_limit_error 429):
+            // keep it, so the retry policy classifies the error as the status would.
+            (WireFormat::Anthropic, Some(kind)) => crate::providers::anthropic::status_of(kind),
+            _ => 500,
+        });
     Some(providers::parse_error(provider, status, data))
 }
 
@@ -218,6 +224,7 @@ mod tests {
         )
         .expect("anthropic error");
         assert_eq!(a.message, "busy");
+        assert_eq!(a.status, 529);
     }
 
     #[test]

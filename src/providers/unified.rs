@@ -36,6 +36,10 @@ impl From<TranslateError> for GatewayError {
 
 /// Decodes `body` as `T`, reporting the JSON path of the first mismatch.
 pub fn decode<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, TranslateError> {
+    // Path tracking costs on every element, so it only runs again to explain a failure.
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -732,6 +732,31 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_on_a_worker_sized_stack() {
+        // tool_result blocks nest through untagged and tagged enums, the deepest decode path;
+        // monoio workers run on 2 MiB stacks.
+        let nested = |levels: usize| {
+            let open = r#"{"type":"tool_result","tool_use_id":"t","content":["#;
+            let body = format!(
+                r#"{{"model":"m","max_tokens":1,"messages":[{{"role":"user","content":[{}{}]}}]}}"#,
+                open.repeat(levels),
+                "]}".repeat(levels)
+            );
+            body.replace("[]", "\"x\"")
+        };
+        let worker = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                // 61 levels are 126 JSON levels: just under serde_json's limit of 128, the worst case.
+                let shallow = request_from_anthropic(nested(61).as_bytes());
+                let deep = request_from_anthropic(nested(5000).as_bytes());
+                (shallow.is_ok(), deep.is_err())
+            })
+            .expect("thread");
+        assert_eq!(worker.join().expect("no stack overflow"), (true, true));
+    }
+
+    #[test]
     fn top_p_only_without_temperature() {
         let req = ChatRequest::from_slice(
             br#"{"model":"m","messages":[{"role":"user","content":"x"}],"top_p":0.5,"top_k":7}"#,

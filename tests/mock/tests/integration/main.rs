@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod anthropic;
 mod client;
 mod control;
 mod faults;
