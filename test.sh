@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: lints, unit and integration tests (io_uring, then the legacy epoll driver),
-# and a short smoke run of each fuzz target. Installs nothing by hand: see tests/setup.sh.
+# the official Python SDKs against the binaries (tests/sdk: its own virtualenv), and a short
+# smoke run of each fuzz target. Everything a test needs is installed by these scripts.
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -21,6 +22,9 @@ cargo test --workspace
 
 step "integration tests again on the legacy epoll driver"
 MONOIO_FORCE_LEGACY_DRIVER=1 cargo test -p ringway --test '*'
+
+step "official Python SDKs against ringway and the mock (tests/sdk)"
+bash tests/sdk/run.sh
 
 step "fuzz smoke (${FUZZ_SECONDS:-10}s per target)"
 bash fuzz/smoke.sh "${FUZZ_SECONDS:-10}"

@@ -76,6 +76,8 @@ pub struct ProviderError {
     pub message: String,
     /// `error.param` from the provider body, if any.
     pub param: Option<serde_json::Value>,
+    /// Provider headers passed on to the client (rate limits, `retry-after`, request ids).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Everything that can go wrong while serving a request.
@@ -293,6 +295,7 @@ mod tests {
             code: Some("rate_limit".into()),
             message: "slow down".into(),
             param: None,
+            headers: Vec::new(),
         }));
         let ctx = ErrorContext {
             provider: Some("openai".into()),

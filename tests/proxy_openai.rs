@@ -330,3 +330,36 @@ fn openai_sdk_drop_in_routes_accept_bare_models() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(gw.get("/openai/v1/models").status, 200);
 }
+
+#[test]
+fn provider_headers_reach_the_client_on_errors_too() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start(&provider_config("openai", &mock, one_key("sk-a"), json!({})));
+    mock.script(json!([{
+        "status": 429,
+        "body": { "error": { "message": "slow down", "type": "rate_limit_exceeded" } },
+        "headers": { "retry-after": "7", "x-ratelimit-remaining-requests": "0" }
+    }]));
+    let r = gw.post("/v1/chat/completions", &chat("openai/m", "x"));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("7"));
+    assert_eq!(r.header("x-ratelimit-remaining-requests"), Some("0"));
+    assert_eq!(r.json()["error"]["message"], "slow down");
+}
+
+#[test]
+fn raw_request_and_response_are_echoed_when_configured() {
+    let mock = Mock::start(&[]);
+    let mut cfg = provider_config("openai", &mock, one_key("sk-a"), json!({}));
+    cfg["providers"]["openai"]["send_back_raw_request"] = json!(true);
+    cfg["providers"]["openai"]["send_back_raw_response"] = json!(true);
+    let gw = Gateway::start(&cfg);
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o-mini", "raw"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["extra_fields"]["raw_request"]["model"], "gpt-4o-mini");
+    assert_eq!(
+        v["extra_fields"]["raw_response"]["choices"][0]["message"]["content"],
+        "echo: raw"
+    );
+}

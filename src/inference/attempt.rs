@@ -40,6 +40,7 @@ pub async fn run(
     let codec = Codec::between(call.client, route.spec.format)
         .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?;
     let body = codec.request_body(call, model)?;
+    let body_sent = body.clone();
     let limits = route.limits;
     let drop_excess = table.client.drop_excess_requests;
     let acquire = || async {
@@ -86,14 +87,19 @@ pub async fn run(
                 status,
                 headers,
                 body,
+                raw_response,
                 started,
             }) => {
                 drop(permit.take());
                 let latency_ms = started.elapsed().as_millis() as u64;
+                let raw = Raw {
+                    request: route.send_back_raw_request.then_some(&body_sent[..]),
+                    response: raw_response.as_deref(),
+                };
                 let body = match call.client {
                     // Bifrost's extra_fields belong to its own (OpenAI-shaped) responses.
-                    ClientFormat::OpenAi => with_extra_fields(body, ctx, latency_ms),
-                    ClientFormat::Anthropic => body,
+                    ClientFormat::OpenAi => with_extra_fields(body, ctx, latency_ms, raw),
+                    _ => body,
                 };
                 return Ok(Reply {
                     status,
@@ -182,6 +188,8 @@ enum Exchange {
         status: u16,
         headers: Vec<(HeaderName, String)>,
         body: Bytes,
+        /// The provider's body before translation, kept when `send_back_raw_response` is on.
+        raw_response: Option<Bytes>,
         started: Instant,
     },
     /// A successful stream whose first event was read and is not an error.
@@ -241,16 +249,18 @@ async fn exchange(
         return success(route, call, resp, started, codec, model).await;
     }
     let status = resp.status;
+    let headers = forwarded_headers(&resp)
+        .into_iter()
+        .map(|(n, v)| (n.into_owned(), v))
+        .collect();
     let remaining = route.timeout.saturating_sub(started.elapsed());
     let body = match monoio::time::timeout(remaining, resp.bytes(MAX_ERROR_BODY)).await {
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
-    Ok(Exchange::Failed(providers::parse_error(
-        route.spec.format,
-        status,
-        &body,
-    )))
+    let mut perr = providers::parse_error(route.spec.format, status, &body);
+    perr.headers = headers;
+    Ok(Exchange::Failed(perr))
 }
 
 fn network_error(e: &upstream::UpstreamError) -> GatewayError {
@@ -295,12 +305,14 @@ async fn success(
     let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
-        Ok(Ok(b)) => codec.response_body(b)?,
+        Ok(Ok(b)) => b,
     };
+    let raw_response = route.send_back_raw_response.then(|| body.clone());
     Ok(Exchange::Body {
         status,
         headers,
-        body,
+        body: codec.response_body(body)?,
+        raw_response,
         started,
     })
 }
@@ -337,8 +349,26 @@ fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, String)> {
         .collect()
 }
 
-/// Adds Bifrost's `extra_fields` (provider, model, request type, latency) to a JSON object body.
-fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64) -> Bytes {
+/// The raw upstream exchange echoed in `extra_fields` (`send_back_raw_request/response`).
+#[derive(Clone, Copy, Default)]
+struct Raw<'a> {
+    request: Option<&'a [u8]>,
+    response: Option<&'a [u8]>,
+}
+
+/// Writes `raw` as a JSON value when it is JSON, else as a string.
+fn put_raw(out: &mut BytesMut, raw: &[u8]) {
+    let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok();
+    if is_json {
+        out.put_slice(raw);
+    } else {
+        json::write_json_string(out, &String::from_utf8_lossy(raw));
+    }
+}
+
+/// Adds Bifrost's `extra_fields` (provider, model, request type, latency, and the raw exchange
+/// when configured) to a JSON object body.
+fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64, raw: Raw<'_>) -> Bytes {
     let end = match body.iter().rposition(|b| !b.is_ascii_whitespace()) {
         Some(i) if body[i] == b'}' => i,
         _ => return body,
@@ -379,6 +409,14 @@ fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64) -> Bytes 
     }
     out.put_slice(b"\"latency\":");
     out.put_slice(latency_ms.to_string().as_bytes());
+    if let Some(r) = raw.request {
+        out.put_slice(b",\"raw_request\":");
+        put_raw(&mut out, r);
+    }
+    if let Some(r) = raw.response {
+        out.put_slice(b",\"raw_response\":");
+        put_raw(&mut out, r);
+    }
     out.put_u8(b'}');
     out.put_slice(&body[end..]);
     out.freeze()
@@ -398,15 +436,28 @@ mod tests {
 
     #[test]
     fn extra_fields_spliced_into_object() {
-        let out = with_extra_fields(Bytes::from_static(b"{\"id\":\"x\"}\n"), &ctx(), 12);
+        let out = with_extra_fields(
+            Bytes::from_static(b"{\"id\":\"x\"}\n"),
+            &ctx(),
+            12,
+            Raw::default(),
+        );
         let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(v["id"], "x");
         assert_eq!(v["extra_fields"]["provider"], "openai");
         assert_eq!(v["extra_fields"]["latency"], 12);
-        let empty = with_extra_fields(Bytes::from_static(b"{ }"), &ctx(), 1);
+        let empty = with_extra_fields(Bytes::from_static(b"{ }"), &ctx(), 1, Raw::default());
         let v: serde_json::Value = serde_json::from_slice(&empty).expect("json");
         assert_eq!(v["extra_fields"]["model_requested"], "gpt-4o");
-        let arr = with_extra_fields(Bytes::from_static(b"[1]"), &ctx(), 1);
+        let arr = with_extra_fields(Bytes::from_static(b"[1]"), &ctx(), 1, Raw::default());
         assert_eq!(&arr[..], b"[1]");
+        let raw = Raw {
+            request: Some(br#"{"model":"m"}"#),
+            response: Some(b"not json"),
+        };
+        let with_raw = with_extra_fields(Bytes::from_static(b"{\"a\":1}"), &ctx(), 1, raw);
+        let v: serde_json::Value = serde_json::from_slice(&with_raw).expect("json");
+        assert_eq!(v["extra_fields"]["raw_request"]["model"], "m");
+        assert_eq!(v["extra_fields"]["raw_response"], "not json");
     }
 }

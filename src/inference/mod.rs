@@ -24,10 +24,10 @@ use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
 use crate::providers::unified::ChatRequest;
 use crate::routing::keys::KeyPin;
-use codec::ClientFormat;
 use crate::routing::table::{HeaderFilter, RouteTable};
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
+use codec::ClientFormat;
 
 /// Request headers with this prefix are forwarded upstream without it (Bifrost's `x-bf-eh-*`).
 const EXTRA_HEADER_PREFIX: &str = "x-bf-eh-";
@@ -128,7 +128,9 @@ pub fn error_reply(client: ClientFormat, err: &GatewayError, ctx: &ErrorContext)
         ClientFormat::OpenAi => Reply::error(err, ctx),
         ClientFormat::Anthropic => {
             let (status, body) = crate::providers::anthropic::error_body(err);
-            Reply::json(status, body)
+            let mut reply = Reply::json(status, body);
+            reply.add_provider_headers(err);
+            reply
         }
     }
 }
@@ -231,7 +233,12 @@ async fn serve(
     };
     let fields = match json::read_fields(&body) {
         Ok(f) => f,
-        Err(e) => return (error_reply(dialect.client, &GatewayError::Json(e), &ctx), None),
+        Err(e) => {
+            return (
+                error_reply(dialect.client, &GatewayError::Json(e), &ctx),
+                None,
+            );
+        }
     };
     let op = match (op, fields.stream) {
         (RequestType::ChatCompletion, true) => RequestType::ChatCompletionStream,
@@ -298,7 +305,9 @@ async fn serve(
             // Bifrost clears pinned keys for fallbacks: a key name belongs to one provider.
             match attempt::run(worker, &table, &call, fp, fm, None, &fctx).await {
                 Ok(reply) => return finish(reply, fp),
-                Err(e) if !e.allows_fallbacks() => return finish(error_reply(dialect.client, &e, &fctx), fp),
+                Err(e) if !e.allows_fallbacks() => {
+                    return finish(error_reply(dialect.client, &e, &fctx), fp);
+                }
                 Err(_) => continue,
             }
         }

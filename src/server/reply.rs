@@ -36,9 +36,22 @@ impl Reply {
         }
     }
 
-    /// A gateway error rendered as Bifrost's error JSON.
+    /// A gateway error rendered as Bifrost's error JSON (with the provider's headers, if any).
     pub fn error(err: &GatewayError, ctx: &ErrorContext) -> Self {
-        Self::json(err.status(), err.to_bifrost(ctx))
+        let mut reply = Self::json(err.status(), err.to_bifrost(ctx));
+        reply.add_provider_headers(err);
+        reply
+    }
+
+    /// Passes a provider error's headers on to the client, as Bifrost does on errors too.
+    pub fn add_provider_headers(&mut self, err: &GatewayError) {
+        if let GatewayError::Provider(p) = err {
+            self.headers.extend(
+                p.headers
+                    .iter()
+                    .map(|(n, v)| (HeaderName::Owned(n.clone()), v.clone())),
+            );
+        }
     }
 
     /// An SSE stream reply.

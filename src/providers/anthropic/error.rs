@@ -22,6 +22,7 @@ pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
                 b.error.message
             },
             param: None,
+            headers: Vec::new(),
         },
         _ => openai::parse_error(status, body),
     }

@@ -396,6 +396,7 @@ impl AnthropicToOpenAiStream {
             code: None,
             message,
             param: None,
+            headers: Vec::new(),
         }));
         let body = err.to_bifrost(&ErrorContext::default());
         let mut ev = Vec::with_capacity(body.len() + 24);
