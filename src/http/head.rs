@@ -124,11 +124,11 @@ impl Headers {
     }
 
     /// All `(name, value)` pairs in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.spans.iter().map(|&(a, b, c)| {
-            let (a, b, c) = (a as usize, b as usize, c as usize);
-            (&self.text[a..b], &self.text[b..c])
-        })
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter {
+            text: &self.text,
+            spans: self.spans.iter(),
+        }
     }
 
     /// The first value of the field `name` (case-insensitive).
@@ -163,10 +163,31 @@ impl Headers {
 
 impl<'a> IntoIterator for &'a Headers {
     type Item = (&'a str, &'a str);
-    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a>;
+    type IntoIter = HeaderIter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> HeaderIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the `(name, value)` pairs of [`Headers`].
+#[derive(Debug, Clone)]
+pub struct HeaderIter<'a> {
+    text: &'a str,
+    spans: std::slice::Iter<'a, (u32, u32, u32)>,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let &(a, b, c) = self.spans.next()?;
+        let (a, b, c) = (a as usize, b as usize, c as usize);
+        Some((self.text.get(a..b)?, self.text.get(b..c)?))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
     }
 }
 

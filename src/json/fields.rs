@@ -13,12 +13,12 @@ use super::{JsonError, MAX_DEPTH, check_depth};
 
 /// The request fields the gateway routes on, with the byte spans needed to rewrite the body.
 ///
-/// Duplicate keys: the last occurrence wins for the decoded values (like Go's `encoding/json`,
-/// which Bifrost uses), but [`super::rewrite`] rewrites every `model` occurrence and removes every
-/// `fallbacks` member, so an upstream with a first-wins parser sees the same request. A `null`
-/// value is treated as if the member were absent (again like Go), except that a `"fallbacks": null`
-/// member is still removed. Keys match exactly (Go also matches them case-insensitively; no
-/// SDK sends `"Model"`).
+/// Duplicate keys: the last occurrence wins for the decoded values (as with Go's
+/// `encoding/json`; Bifrost is written in Go), but [`rewrite`](super::rewrite()) rewrites every
+/// `model` occurrence and removes every `fallbacks` member, so an upstream with a first-wins
+/// parser sees the same request. A `null` value is treated as if the member were absent (as Go
+/// does for non-pointer fields), except that a `"fallbacks": null` member is still removed. Keys
+/// match exactly (`encoding/json` would also accept `"Model"`; no SDK sends that).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestFields {
     /// The top-level `model`, unescaped.

@@ -48,6 +48,9 @@ impl Default for ConnLimits {
     }
 }
 
+/// Stack of each worker thread.
+const WORKER_STACK_BYTES: usize = 8 << 20;
+
 /// A counter on its own cache line, so cores never write to a shared line on the hot path.
 #[derive(Debug, Default)]
 #[repr(align(64))]
@@ -68,6 +71,8 @@ pub struct Shared {
     pub limits: ConnLimits,
     /// Every core's metric series, for `GET /metrics`.
     pub metrics: Arc<crate::telemetry::metrics::Registry>,
+    /// The management API's thread (`/api/*`); it publishes to `publisher`.
+    pub admin: Arc<crate::admin::AdminHandle>,
 }
 
 impl Shared {
@@ -112,20 +117,32 @@ pub enum ServeError {
     Signals(std::io::Error),
 }
 
-/// Starts the workers, prints the bound address, serves until SIGTERM/SIGINT, then drains.
+/// Serves `table` with an in-memory management API (no config store, admin auth off).
 pub fn run(opts: ServeOptions, table: RouteTable) -> Result<(), ServeError> {
+    let admin = crate::admin::AdminHandle::in_memory(table, opts.workers.max(1))
+        .map_err(|e| ServeError::Worker(0, format!("admin thread: {e}")))?;
+    run_with_admin(opts, admin)
+}
+
+/// Starts the workers, prints the bound address, serves until SIGTERM/SIGINT, then drains. The
+/// config the workers serve is the one `admin` publishes.
+pub fn run_with_admin(
+    opts: ServeOptions,
+    admin: Arc<crate::admin::AdminHandle>,
+) -> Result<(), ServeError> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(ServeError::Signals)?;
     }
     let workers = opts.workers.max(1);
     let shared = Arc::new(Shared {
-        publisher: Arc::new(Publisher::new(Arc::new(table))),
+        publisher: Arc::clone(admin.publisher()),
         workers,
         shutting_down: AtomicBool::new(false),
         in_flight: (0..workers).map(|_| PaddedCounter::default()).collect(),
         limits: ConnLimits::default(),
         metrics: Arc::default(),
+        admin,
     });
     let mut addr = resolve_bind_addr(&opts.host, opts.port)?;
     let mut listener_fds = Vec::with_capacity(workers);
@@ -135,6 +152,9 @@ pub fn run(opts: ServeOptions, table: RouteTable) -> Result<(), ServeError> {
         let shared = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(format!("ringway-worker-{index}"))
+            // Headroom above the 2 MiB default: translations recurse over JSON bounded at
+            // 128 levels, and a worker must never overflow.
+            .stack_size(WORKER_STACK_BYTES)
             .spawn(move || worker::run_worker(index, shared, addr, tx))
             .map_err(|e| ServeError::Worker(index, e.to_string()))?;
         let ready = rx
