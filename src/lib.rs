@@ -15,15 +15,18 @@
 //!  -> error            every failure rendered once, as Bifrost's error JSON
 //! ```
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod inference;
 pub mod json;
+pub mod plugins;
 pub mod providers;
 pub mod routing;
 pub mod server;
 pub mod sse;
+pub mod store;
 pub mod telemetry;
 pub mod upstream;

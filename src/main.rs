@@ -1,10 +1,10 @@
-//! The `ringway` binary: parse flags, load config.json, serve.
+//! The `ringway` binary: parse flags, load config.json into the config store, serve.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ringway::admin::boot::{BootOptions, boot};
 use ringway::cli::Args;
-use ringway::routing::table::RouteTable;
 use ringway::server::{self, ServeOptions};
 
 #[global_allocator]
@@ -16,32 +16,32 @@ fn main() -> ExitCode {
         eprintln!("ringway: {e}");
         return ExitCode::from(2);
     }
-    let path = args.config_path();
-    let loaded = match ringway::config::load_file(&path) {
-        Ok(l) => l,
+    let workers = args.worker_count();
+    // config.json seeds the store; the first table is built from the store's config.
+    let booted = match boot(&BootOptions {
+        config_path: args.config_path(),
+        app_dir: args.app_dir.clone(),
+        workers,
+    }) {
+        Ok(b) => b,
         Err(e) => {
-            eprintln!("ringway: {}: {e}", path.display());
+            eprintln!("ringway: {e}");
             return ExitCode::from(1);
         }
     };
-    for w in &loaded.warnings {
+    for w in &booted.warnings {
         tracing::warn!("config: {w}");
     }
-    let workers = args.worker_count();
-    let table = match RouteTable::build(loaded.config, workers) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("ringway: {}: {e}", path.display());
-            return ExitCode::from(1);
-        }
-    };
+    for n in &booted.notes {
+        tracing::info!("{n}");
+    }
     let opts = ServeOptions {
         host: args.host.clone(),
         port: args.port,
         workers,
         drain_timeout: Duration::from_secs(15),
     };
-    match server::run(opts, table) {
+    match server::run_with_admin(opts, booted.admin) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ringway: {e}");

@@ -19,6 +19,7 @@ mod decode;
 mod duration;
 mod env_var;
 mod error;
+mod global_proxy;
 mod key;
 mod known;
 mod path;
@@ -41,6 +42,7 @@ pub use decode::{Section, Warnings};
 pub use duration::{DurationError, parse_go_duration};
 pub use env_var::EnvVar;
 pub use error::ConfigError;
+pub use global_proxy::{GlobalProxyConfig, REDACTED_PASSWORD};
 pub use key::{
     AzureKeyConfig, BedrockKeyConfig, Key, UrlKeyConfig, VertexKeyConfig, VllmKeyConfig,
     generated_key_id,

@@ -3,17 +3,20 @@
 //! Built once per published config (never per request): provider names to routes, each with its
 //! key ring, upstream endpoints (base URL, proxy) and limits, so a request does lookups only.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, Key, ProviderConfig, ProxyType};
+use crate::config::{AzureKeyConfig, Config, GlobalProxyConfig, Key, ProviderConfig, ProxyType};
 use crate::error::{GatewayError, RequestType};
 use crate::inference::admission::Limits;
+use crate::providers::azure::DeploymentPaths;
+use crate::providers::bedrock::BedrockKey;
 use crate::providers::catalog::{ProviderSpec, WireFormat};
-use crate::providers::openai;
+use crate::providers::{self, openai};
 use crate::routing::keys::{EmptyModels, KeyEntry, KeyRing, weight_units};
-use crate::upstream::{ProxyRoute, Target};
+use crate::upstream::{NoProxy, ProxyRoute, Target};
 
 /// Client-wide settings read on every request.
 #[derive(Debug, Clone)]
@@ -24,6 +27,17 @@ pub struct ClientSettings {
     pub max_request_body_size_mb: u64,
     /// Fail fast instead of waiting when a provider's queue is full.
     pub drop_excess_requests: bool,
+    /// `client.header_filter_config` for `x-bf-eh-*` headers.
+    pub header_filter: HeaderFilter,
+}
+
+/// Allow and deny lists for forwarded `x-bf-eh-*` headers.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderFilter {
+    /// If not empty, only these names pass.
+    pub allowlist: Vec<String>,
+    /// Names that never pass.
+    pub denylist: Vec<String>,
 }
 
 /// Where a provider's requests go: the connection target and the path of each operation.
@@ -36,6 +50,8 @@ pub struct Endpoint {
     /// Full request path per operation ([`RequestType::index`]), overrides applied: built once
     /// here so no request formats a path.
     paths: [String; RequestType::ALL.len()],
+    /// Azure keys: deployment paths, which depend on the model (see [`ProviderRoute::request_path`]).
+    pub azure: Option<Arc<DeploymentPaths>>,
 }
 
 /// One provider, ready to serve.
@@ -69,8 +85,14 @@ pub struct ProviderRoute {
     pub stream_idle_timeout: Duration,
     /// This core's share of `concurrency_and_buffer_size`.
     pub limits: Limits,
+    /// Echo the body sent upstream in `extra_fields.raw_request`.
+    pub send_back_raw_request: bool,
+    /// Echo the provider's own body in `extra_fields.raw_response`.
+    pub send_back_raw_response: bool,
     /// `custom_provider_config.allowed_requests` (None = all).
     pub allowed_requests: Option<BTreeMap<String, bool>>,
+    /// Bedrock only: each key's region, credentials and deployments, by key index.
+    pub bedrock_keys: Vec<BedrockKey>,
 }
 
 /// A compiled config snapshot.
@@ -97,6 +119,22 @@ pub struct TableError {
 impl RouteTable {
     /// Compiles `config` for `workers` cores.
     pub fn build(config: Config, workers: usize) -> Result<Self, TableError> {
+        Self::build_with_proxy(config, workers, None)
+    }
+
+    /// Compiles `config` for `workers` cores; providers without a proxy of their own (or with
+    /// type `none`) inherit `global` when it is enabled for inference, as Bifrost's do.
+    pub fn build_with_proxy(
+        config: Config,
+        workers: usize,
+        global: Option<&GlobalProxyConfig>,
+    ) -> Result<Self, TableError> {
+        let global = global
+            .filter(|g| g.applies_to_inference())
+            .map(|g| InheritedProxy {
+                config: g,
+                no_proxy: NoProxy::parse(&g.no_proxy),
+            });
         let empty_models = if config.version == 1 {
             EmptyModels::Allow
         } else {
@@ -108,7 +146,7 @@ impl RouteTable {
             let Some(spec) = config.base_format(name) else {
                 continue; // Known to Bifrost but not served here: config load already warned.
             };
-            let route = build_provider(name, pc, spec, empty_models, workers)?;
+            let route = build_provider(name, pc, spec, empty_models, workers, global.as_ref())?;
             order.push(name.clone());
             providers.insert(name.clone(), route);
         }
@@ -118,6 +156,10 @@ impl RouteTable {
                 .unwrap_or(usize::MAX),
             max_request_body_size_mb: mb,
             drop_excess_requests: config.client.drop_excess_requests,
+            header_filter: HeaderFilter {
+                allowlist: config.client.header_filter_config.allowlist.clone(),
+                denylist: config.client.header_filter_config.denylist.clone(),
+            },
         };
         Ok(Self {
             config: Arc::new(config),
@@ -150,6 +192,24 @@ impl ProviderRoute {
         &endpoint.paths[op.index()]
     }
 
+    /// The request path (with query) of `op` for `model` on `endpoint`: [`Self::path_for`],
+    /// except on Azure, whose path names the model's deployment, and on Gemini, whose path
+    /// names the model (`models/{model}:generateContent`).
+    pub fn request_path<'e>(
+        &self,
+        endpoint: &'e Endpoint,
+        op: RequestType,
+        model: &str,
+    ) -> Cow<'e, str> {
+        match &endpoint.azure {
+            Some(az) => az.path(op, model),
+            None if self.spec.format == WireFormat::Gemini => {
+                providers::gemini::path_with_model(self.path_for(endpoint, op), model)
+            }
+            None => Cow::Borrowed(self.path_for(endpoint, op)),
+        }
+    }
+
     /// The auth header for key `key` (None for keyless requests and empty keys).
     pub fn auth_header(&self, key: Option<usize>) -> Option<(&'static str, &str)> {
         let (name, value) = self.key_auth.get(key?)?.as_ref()?;
@@ -158,12 +218,22 @@ impl ProviderRoute {
 
     /// Refuses operations this provider cannot serve.
     pub fn check_serves(&self, op: RequestType) -> Result<(), GatewayError> {
-        if self.spec.format != WireFormat::OpenAi {
+        if !matches!(
+            self.spec.format,
+            WireFormat::OpenAi
+                | WireFormat::Anthropic
+                | WireFormat::Bedrock
+                | WireFormat::Azure
+                | WireFormat::Cohere
+                | WireFormat::Gemini
+        ) {
             return Err(GatewayError::FormatNotServed(self.name.clone()));
         }
-        if let Some(allowed) = &self.allowed_requests
-            && !allowed.get(op.as_str()).copied().unwrap_or(false)
-        {
+        let allowed_here = self
+            .allowed_requests
+            .as_ref()
+            .is_none_or(|allowed| allowed.get(op.as_str()).copied().unwrap_or(false));
+        if !allowed_here || providers::operation_path(self.spec.format, op).is_none() {
             return Err(GatewayError::Unsupported {
                 provider: self.name.clone(),
                 request_type: op.as_str(),
@@ -179,6 +249,7 @@ fn build_provider(
     spec: &'static ProviderSpec,
     empty_models: EmptyModels,
     workers: usize,
+    global: Option<&InheritedProxy<'_>>,
 ) -> Result<ProviderRoute, TableError> {
     let path = |field: &str| format!("providers.{name}.{field}");
     let base_url = pc
@@ -195,22 +266,72 @@ fn build_provider(
                 path: path("network_config.base_url"),
                 message: e.to_string(),
             })?;
-        Endpoint::new(target, "", "", pc)
+        Endpoint::new(target, "", spec, "", pc)
     } else {
-        endpoint_for(base_url, spec, pc).map_err(|message| TableError {
+        endpoint_for(base_url, spec, pc, global).map_err(|message| TableError {
             path: path("network_config.base_url"),
             message,
         })?
     };
     let mut key_endpoints = HashMap::new();
     let mut entries = Vec::with_capacity(pc.keys.len());
+    let mut bedrock_keys = Vec::new();
     for (i, k) in pc.keys.iter().enumerate() {
+        let mut usable = true;
+        if spec.format == WireFormat::Bedrock {
+            // Each key reaches its own region, unless `network_config.base_url` overrides it.
+            let bk = BedrockKey::new(k.value.value(), k.bedrock_key_config.as_ref());
+            if base_url.is_empty() {
+                match bk
+                    .runtime_url()
+                    .and_then(|u| endpoint_for(&u, spec, pc, global))
+                {
+                    Ok(ep) => {
+                        key_endpoints.insert(i, ep);
+                    }
+                    Err(message) => {
+                        let at = path(&format!("keys[{i}]"));
+                        tracing::warn!("{at}: {message}; key disabled");
+                        usable = false;
+                    }
+                }
+            }
+            bedrock_keys.push(bk);
+        }
+        if spec.format == WireFormat::Azure {
+            // Each key names its Azure resource; its deployments and API version shape the paths.
+            let az = k.azure_key_config.as_ref();
+            let url = az
+                .map(|c| c.endpoint.value().trim())
+                .filter(|u| !u.is_empty());
+            let ep = match url {
+                Some(u) => endpoint_for(u, spec, pc, global),
+                None => Ok(endpoint.clone()),
+            };
+            match ep {
+                Ok(ep) => {
+                    key_endpoints.insert(i, azure_endpoint(ep, az));
+                }
+                Err(message) => {
+                    let at = path(&format!("keys[{i}].azure_key_config.endpoint"));
+                    tracing::warn!("{at}: {message}; key disabled");
+                    usable = false;
+                }
+            }
+        }
         if let Some(url) = key_url(k) {
-            let ep = endpoint_for(&url, spec, pc).map_err(|message| TableError {
-                path: path(&format!("keys[{i}].url")),
-                message,
-            })?;
-            key_endpoints.insert(i, ep);
+            match endpoint_for(&url, spec, pc, global) {
+                Ok(ep) => {
+                    key_endpoints.insert(i, ep);
+                }
+                // Only an environment value can be malformed here (validation rejects literal
+                // ones): the key is left out, as Bifrost fails its requests, and start-up goes on.
+                Err(message) => {
+                    let at = path(&format!("keys[{i}]"));
+                    tracing::warn!("{at}: {message}; key disabled");
+                    usable = false;
+                }
+            }
         }
         entries.push(KeyEntry {
             id: k.id.clone(),
@@ -219,7 +340,7 @@ fn build_provider(
             models: k.models.clone(),
             blacklisted_models: k.blacklisted_models.clone(),
             weight_units: weight_units(k.weight),
-            enabled: k.is_enabled(),
+            enabled: k.is_enabled() && usable,
             only_model: k
                 .vllm_key_config
                 .as_ref()
@@ -253,8 +374,24 @@ fn build_provider(
         backoff_max: nc.retry_backoff_max.max(nc.retry_backoff_initial),
         stream_idle_timeout: Duration::from_secs(nc.stream_idle_timeout_in_seconds.max(1)),
         limits: Limits::per_core(cb.concurrency, cb.buffer_size, workers),
+        send_back_raw_request: pc.send_back_raw_request,
+        send_back_raw_response: pc.send_back_raw_response,
         allowed_requests: custom.and_then(|c| c.allowed_requests.clone()),
+        bedrock_keys,
     })
+}
+
+/// An Azure key's endpoint with its deployment paths attached.
+fn azure_endpoint(mut ep: Endpoint, az: Option<&AzureKeyConfig>) -> Endpoint {
+    let empty = BTreeMap::new();
+    let paths = DeploymentPaths::new(
+        &ep.base_path,
+        az.map_or(&empty, |c| &c.deployments),
+        az.and_then(|c| c.api_version.as_ref()).map(|v| v.value()),
+    );
+    ep.paths[RequestType::ListModels.index()] = paths.models_path();
+    ep.azure = Some(Arc::new(paths));
+    ep
 }
 
 /// The URL a self-hosted key points at (`vllm_key_config.url` and friends), if any.
@@ -271,6 +408,7 @@ fn endpoint_for(
     base_url: &str,
     spec: &ProviderSpec,
     pc: &ProviderConfig,
+    global: Option<&InheritedProxy<'_>>,
 ) -> Result<Endpoint, String> {
     let (mut target, prefix) =
         Target::parse(base_url.trim(), ProxyRoute::Direct).map_err(|e| e.to_string())?;
@@ -278,7 +416,11 @@ fn endpoint_for(
     if !spec.version_prefix.is_empty() && prefix.ends_with(spec.version_prefix) {
         prefix.truncate(prefix.len() - spec.version_prefix.len());
     }
-    if let Some(proxy) = &pc.proxy_config {
+    let own = pc
+        .proxy_config
+        .as_ref()
+        .filter(|p| p.kind != ProxyType::None);
+    if let Some(proxy) = own {
         let kind = match proxy.kind {
             ProxyType::None => "none",
             ProxyType::Http => "http",
@@ -294,14 +436,48 @@ fn endpoint_for(
             &target.host,
         )
         .map_err(|e| format!("proxy_config: {e}"))?;
+    } else if let Some(g) = global
+        // An empty `no_proxy` proxies every host, loopback included (`NoProxy` always exempts
+        // loopback once a list is given).
+        && (g.config.no_proxy.trim().is_empty() || !g.no_proxy.matches(&target.host))
+    {
+        let password = (!g.config.password.is_empty()).then_some(g.config.password.as_str());
+        let username = (!g.config.username.is_empty()).then_some(g.config.username.as_str());
+        target.proxy = ProxyRoute::from_settings(
+            g.config.kind_or_default(),
+            &g.config.url,
+            username,
+            password,
+            target.scheme,
+            &target.host,
+        )
+        .map_err(|e| format!("global proxy_config: {e}"))?;
     }
-    Ok(Endpoint::new(target, &prefix, spec.version_prefix, pc))
+    Ok(Endpoint::new(
+        target,
+        &prefix,
+        spec,
+        spec.version_prefix,
+        pc,
+    ))
+}
+
+/// The global proxy a provider may inherit, with its `no_proxy` list parsed once per build.
+struct InheritedProxy<'a> {
+    config: &'a GlobalProxyConfig,
+    no_proxy: NoProxy,
 }
 
 impl Endpoint {
     /// `url_prefix` is the base URL's own path (without the version segment); an override path
     /// replaces the version and operation part, as Bifrost's `request_path_overrides` do.
-    fn new(target: Target, url_prefix: &str, version: &str, pc: &ProviderConfig) -> Self {
+    fn new(
+        target: Target,
+        url_prefix: &str,
+        spec: &ProviderSpec,
+        version: &str,
+        pc: &ProviderConfig,
+    ) -> Self {
         let base_path = format!("{url_prefix}{version}");
         let overrides = pc
             .custom_provider_config
@@ -313,13 +489,17 @@ impl Endpoint {
             overrides
                 .and_then(|o| o.get(op.as_str()).or_else(|| o.get(base)))
                 .map(|o| format!("{url_prefix}{o}"))
-                .unwrap_or_else(|| format!("{base_path}{}", openai::operation_path(op)))
+                .unwrap_or_else(|| {
+                    // Unsupported operations are refused by `check_serves` before any path is used.
+                    let op_path = providers::operation_path(spec.format, op).unwrap_or("");
+                    format!("{base_path}{op_path}")
+                })
         });
         Self {
             target,
             base_path,
             paths,
+            azure: None,
         }
     }
 }
-

@@ -8,10 +8,20 @@ use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::{Method, RequestHead};
 use crate::inference::codec::ClientFormat;
 use crate::inference::{self, Dialect};
+use crate::providers::gemini::{self, GenaiOp, GenaiPath};
 
 /// Dispatches one request and returns its reply.
 pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
     let path = head.path.as_str();
+    // Google GenAI SDK (`/genai/{v1beta,v1}/models...`): model and streaming named by the path.
+    if let Some(genai) = gemini::parse_genai_path(path) {
+        return genai_route(worker, head, body, genai).await;
+    }
+    // AWS SDKs (`/bedrock/model/{modelId}/converse[-stream]`): model and streaming named by the
+    // path, the model id percent-encoded.
+    if let Some((op, raw_id)) = bedrock_path(path) {
+        return bedrock_route(worker, head, body, op, raw_id).await;
+    }
     let op = match path {
         "/health" => {
             return match head.method {
@@ -54,6 +64,44 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
         }
         _ => method_not_allowed(path),
     }
+}
+
+/// `[/litellm|/langchain|/pydanticai]/bedrock/model/{id}/converse[-stream]`: the operation and
+/// the raw (still percent-encoded) model id.
+fn bedrock_path(path: &str) -> Option<(RequestType, &str)> {
+    let rest = path.strip_prefix("/bedrock").or_else(|| {
+        OPENAI_PREFIXES[1..]
+            .iter()
+            .find_map(|p| path.strip_prefix(p)?.strip_prefix("/bedrock"))
+    })?;
+    let (id, action) = rest.strip_prefix("/model/")?.rsplit_once('/')?;
+    let op = match action {
+        "converse" => RequestType::ChatCompletion,
+        "converse-stream" => RequestType::ChatCompletionStream,
+        _ => return None,
+    };
+    (!id.is_empty() && !id.contains('/')).then_some((op, id))
+}
+
+/// Serves a Converse request from an AWS SDK; bare model ids mean the bedrock provider, and a
+/// decoded `provider/model` id reaches any provider.
+async fn bedrock_route(
+    worker: &Worker,
+    head: &RequestHead,
+    body: Bytes,
+    op: RequestType,
+    raw_id: &str,
+) -> Reply {
+    if !matches!(head.method, Method::Post) {
+        return method_not_allowed(head.path.as_str());
+    }
+    let id = crate::providers::bedrock::decode_model_id(raw_id);
+    let dialect = Dialect {
+        default_provider: Some("bedrock"),
+        deployment: Some(&id),
+        client: ClientFormat::Bedrock,
+    };
+    inference::handle(worker, op, dialect, head, body).await
 }
 
 #[derive(Clone, Copy)]
@@ -114,8 +162,82 @@ fn openai_operation(path: &str) -> Option<RouteFn> {
         "/completions" => |d| InferenceRoute::Post(RequestType::TextCompletion, d),
         "/embeddings" => |d| InferenceRoute::Post(RequestType::Embedding, d),
         "/models" => |_| InferenceRoute::Get,
+        // The Responses API: same model naming as the route, answered in Responses' format.
+        "/responses" => |d| {
+            let d = Dialect {
+                client: ClientFormat::Responses,
+                ..d
+            };
+            InferenceRoute::Post(RequestType::Responses, d)
+        },
         _ => return None,
     })
+}
+
+/// Serves a Google GenAI SDK route, answered in Gemini's shape whatever provider serves the
+/// model: bare model names mean the gemini provider, `provider/model` names another.
+async fn genai_route(
+    worker: &Worker,
+    head: &RequestHead,
+    body: Bytes,
+    genai: GenaiPath<'_>,
+) -> Reply {
+    let op = match (genai.op, head.method) {
+        (GenaiOp::ListModels, Method::Get) => {
+            return genai_models(worker, head.query.as_deref()).await;
+        }
+        (GenaiOp::Generate, Method::Post) => RequestType::ChatCompletion,
+        (GenaiOp::StreamGenerate, Method::Post) => RequestType::ChatCompletionStream,
+        (GenaiOp::EmbedContent | GenaiOp::BatchEmbedContents, Method::Post) => {
+            RequestType::Embedding
+        }
+        _ => {
+            let err = GatewayError::Provider(Box::new(crate::error::ProviderError {
+                status: 405,
+                message: format!("method not allowed on {}", head.path),
+                ..Default::default()
+            }));
+            let (status, body) = gemini::error_body(&err);
+            return Reply::json(status, body);
+        }
+    };
+    let dialect = Dialect {
+        default_provider: Some("gemini"),
+        deployment: Some(&genai.model),
+        client: ClientFormat::Gemini,
+    };
+    inference::handle(worker, op, dialect, head, body).await
+}
+
+/// `GET /genai/.../models`: the gemini provider's models (or `?provider=`'s, or every
+/// provider's when no gemini provider is configured), in Gemini's list shape.
+async fn genai_models(worker: &Worker, query: Option<&str>) -> Reply {
+    let named = query.and_then(|q| inference::models::query_param(q, "provider"));
+    let provider = match named {
+        Some(p) => Some(p),
+        None => worker
+            .table()
+            .provider("gemini")
+            .map(|_| "gemini".to_string()),
+    };
+    // Only `provider` is passed on: the client's `key=` never leaves the gateway.
+    let query = provider.as_ref().map(|p| format!("provider={p}"));
+    let reply = inference::models::list(worker, query.as_deref()).await;
+    let super::reply::ReplyBody::Full(listing) = &reply.body else {
+        return reply;
+    };
+    let body = if reply.status < 300 {
+        match gemini::listing_to_gemini(listing, "gemini") {
+            Ok(b) => Bytes::from(b),
+            Err(e) => {
+                let (status, body) = gemini::error_body(&GatewayError::Internal(e.to_string()));
+                return Reply::json(status, body);
+            }
+        }
+    } else {
+        gemini::error_body_from_bifrost(reply.status, listing)
+    };
+    Reply::json(reply.status, body)
 }
 
 fn method_not_allowed(path: &str) -> Reply {
@@ -170,6 +292,26 @@ mod tests {
     }
 
     #[test]
+    fn responses_paths() {
+        for (p, default) in [
+            ("/v1/responses", None),
+            ("/openai/v1/responses", Some("openai")),
+            ("/openai/responses", Some("openai")),
+            ("/litellm/v1/responses", Some("openai")),
+            ("/pydanticai/responses", Some("openai")),
+        ] {
+            match inference_route(p) {
+                Some(InferenceRoute::Post(RequestType::Responses, d)) => {
+                    assert_eq!(d.client, ClientFormat::Responses, "{p}");
+                    assert_eq!(d.default_provider, default, "{p}");
+                }
+                _ => panic!("{p} not routed"),
+            }
+        }
+        assert!(inference_route("/v1/responses/resp_1").is_none());
+    }
+
+    #[test]
     fn anthropic_messages_paths() {
         for p in ["/anthropic/v1/messages", "/litellm/anthropic/v1/messages"] {
             match inference_route(p) {
@@ -181,6 +323,27 @@ mod tests {
             }
         }
         assert!(inference_route("/anthropic/v1/nothing").is_none());
+    }
+
+    #[test]
+    fn bedrock_converse_paths() {
+        assert_eq!(
+            bedrock_path("/bedrock/model/anthropic.claude-v2%3A1/converse"),
+            Some((RequestType::ChatCompletion, "anthropic.claude-v2%3A1"))
+        );
+        assert_eq!(
+            bedrock_path("/litellm/bedrock/model/openai%2Fgpt-4o/converse-stream"),
+            Some((RequestType::ChatCompletionStream, "openai%2Fgpt-4o"))
+        );
+        for p in [
+            "/bedrock/model//converse",
+            "/bedrock/model/a/b/converse",
+            "/bedrock/model/a/invoke",
+            "/bedrock/models/a/converse",
+            "/openai/bedrock/model/a/converse",
+        ] {
+            assert!(bedrock_path(p).is_none(), "{p}");
+        }
     }
 
     #[test]

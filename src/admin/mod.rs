@@ -1,0 +1,163 @@
+//! The management API (`/api/*`), Bifrost-compatible: providers and keys, proxy, client config,
+//! dashboard sessions, and its OpenAPI document.
+//!
+//! ```text
+//! worker: match the route (routes::ROUTES) -> hand the request to the admin thread -> await
+//! admin thread (one, serial): auth check -> handler -> state::AdminCore::commit
+//!     validate -> build RouteTable -> one LMDB write txn -> Publisher::publish
+//! every worker: next request sees the new generation (one relaxed load) and switches
+//! ```
+//!
+//! A worker never blocks: LMDB commits (fsync) and argon2 run on the admin thread, and the
+//! worker's task is woken from there when the answer is ready.
+
+pub mod auth;
+pub mod boot;
+pub mod channel;
+pub mod client_config;
+pub mod keys;
+pub mod openapi;
+pub mod providers;
+pub mod proxy_config;
+pub mod redact;
+pub mod response;
+pub mod routes;
+pub mod session;
+pub mod state;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, mpsc};
+
+use bytes::Bytes;
+
+use crate::config::snapshot::Publisher;
+use crate::error::{ErrorContext, GatewayError};
+use crate::http::head::RequestHead;
+use crate::routing::table::RouteTable;
+use crate::server::reply::Reply;
+use crate::server::worker::Worker;
+use auth::{AuthState, Credentials};
+use channel::{ReplySender, reply_slot};
+use response::{AdminError, AdminReply};
+use routes::Miss;
+use state::{AdminCore, Job};
+
+/// The workers' side of the admin thread.
+pub struct AdminHandle {
+    publisher: Arc<Publisher<RouteTable>>,
+    jobs: mpsc::Sender<(Job, ReplySender<AdminReply>)>,
+}
+
+impl std::fmt::Debug for AdminHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminHandle").finish_non_exhaustive()
+    }
+}
+
+impl AdminHandle {
+    /// Starts the admin thread over `core`; `publisher` must be the one `core` publishes to.
+    pub fn spawn(
+        mut core: AdminCore,
+        publisher: Arc<Publisher<RouteTable>>,
+    ) -> std::io::Result<Arc<Self>> {
+        let (tx, rx) = mpsc::channel::<(Job, ReplySender<AdminReply>)>();
+        std::thread::Builder::new()
+            .name("ringway-admin".into())
+            .spawn(move || {
+                for (job, reply) in rx {
+                    // A bug in one handler must not take the management API down with it.
+                    let answer = std::panic::catch_unwind(AssertUnwindSafe(|| core.handle(&job)))
+                        .unwrap_or_else(|_| {
+                            AdminError::Internal("admin handler panicked".into()).into()
+                        });
+                    reply.send(answer);
+                }
+            })?;
+        Ok(Arc::new(Self {
+            publisher,
+            jobs: tx,
+        }))
+    }
+
+    /// An admin thread without a store (writes are kept in memory) over `table`'s config, with
+    /// auth off: what `server::run` uses when the caller did not boot one.
+    pub fn in_memory(table: RouteTable, workers: usize) -> Result<Arc<Self>, AdminError> {
+        let doc = serde_json::to_value(&*table.config)
+            .map_err(|e| AdminError::Internal(format!("cannot encode config: {e}")))?;
+        let mut contents = crate::store::StoreContents::default();
+        if let serde_json::Value::Object(m) = doc {
+            contents.sections = crate::store::sections::split(&m);
+        }
+        let publisher = Arc::new(Publisher::new(Arc::new(table)));
+        let core = AdminCore::new(
+            None,
+            contents,
+            Arc::clone(&publisher),
+            workers,
+            AuthState::new(auth::AuthConfig::default())?,
+        );
+        Self::spawn(core, publisher).map_err(|e| AdminError::Internal(e.to_string()))
+    }
+
+    /// The config publisher the workers read.
+    pub fn publisher(&self) -> &Arc<Publisher<RouteTable>> {
+        &self.publisher
+    }
+
+    /// Runs `job` on the admin thread and waits (without blocking the core) for its answer.
+    pub async fn call(&self, job: Job) -> AdminReply {
+        let (tx, rx) = reply_slot();
+        if self.jobs.send((job, tx)).is_err() {
+            return AdminError::Internal("the admin thread is gone".into()).into();
+        }
+        rx.await.unwrap_or_else(|| {
+            AdminError::Internal("the admin thread dropped the request".into()).into()
+        })
+    }
+}
+
+/// Serves one `/api/*` request on `worker`.
+pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
+    let (r, params) = match routes::find(head.method, &head.path) {
+        Ok(found) => found,
+        Err(Miss::NotFound) => {
+            return Reply::error(
+                &GatewayError::RouteNotFound(head.path.clone()),
+                &ErrorContext::default(),
+            );
+        }
+        Err(Miss::MethodNotAllowed) => {
+            return AdminReply {
+                status: 405,
+                headers: Vec::new(),
+                body: response::error_body(405, &format!("method not allowed on {}", head.path)),
+            }
+            .into_reply();
+        }
+    };
+    let job = Job {
+        route: r.id,
+        public: r.public,
+        params,
+        query: head.query.clone(),
+        body,
+        creds: Credentials {
+            authorization: head.header("authorization").map(str::to_string),
+            cookie_token: cookie(head, "token"),
+        },
+        https: head
+            .header("x-forwarded-proto")
+            .is_some_and(|p| p.eq_ignore_ascii_case("https")),
+    };
+    worker.shared.admin.call(job).await.into_reply()
+}
+
+/// The value of cookie `name`, if sent.
+fn cookie(head: &RequestHead, name: &str) -> Option<String> {
+    head.headers.get_all("cookie").find_map(|h| {
+        h.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then(|| v.trim().to_string())
+        })
+    })
+}

@@ -1,0 +1,366 @@
+//! Admin auth: off by default; with `governance.auth_config` on, `/api/*` needs Basic credentials
+//! or a session token (except login and is-auth-enabled), inference routes do not; the password
+//! is stored hashed and can be changed through `PUT /api/config`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::http::{Resp, request};
+use common::{Gateway, Mock, Start, chat, temp_dir};
+use serde_json::{Value, json};
+
+fn call(
+    gw: &Gateway,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    auth: &[(&str, &str)],
+) -> Resp {
+    let mut h = vec![("content-type", "application/json")];
+    h.extend_from_slice(auth);
+    let b = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    request(gw.addr, method, path, &h, &b)
+}
+
+fn basic(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+fn config(mock: &Mock, auth: Value) -> Value {
+    json!({
+        "providers": {"openai": {
+            "keys": [{"name": "k", "value": "sk-auth-test-0000000", "models": ["*"]}],
+            "network_config": {"base_url": mock.url()}
+        }},
+        "governance": {"auth_config": auth}
+    })
+}
+
+#[test]
+fn auth_off_leaves_the_api_open() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start(&config(
+        &mock,
+        json!({"is_enabled": false, "admin_username": "admin", "admin_password": "pw"}),
+    ));
+    assert_eq!(call(&gw, "GET", "/api/providers", None, &[]).status, 200);
+    let s = call(&gw, "GET", "/api/session/is-auth-enabled", None, &[]).json();
+    assert_eq!(s["is_auth_enabled"], false);
+    assert_eq!(s["auth_type"], "none");
+    let login = call(
+        &gw,
+        "POST",
+        "/api/session/login",
+        Some(&json!({"username": "admin", "password": "pw"})),
+        &[],
+    );
+    assert_eq!(login.status, 403, "{}", login.text());
+}
+
+#[test]
+fn auth_on_protects_the_api_and_not_inference() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start_with(
+        &config(
+            &mock,
+            json!({"is_enabled": true, "admin_username": "admin", "admin_password": "env.RINGWAY_TEST_ADMIN_PW"}),
+        ),
+        Start {
+            env: vec![("RINGWAY_TEST_ADMIN_PW", "correct horse".into())],
+            ..Start::default()
+        },
+    );
+    // No credentials, wrong ones: 401 in Bifrost's error shape, on every protected route.
+    for (method, path) in [
+        ("GET", "/api/providers"),
+        ("GET", "/api/providers/openai/keys"),
+        ("GET", "/api/config"),
+        ("PUT", "/api/proxy-config"),
+        ("GET", "/api/openapi.json"),
+        ("POST", "/api/session/logout"),
+    ] {
+        let r = call(&gw, method, path, Some(&json!({})), &[]);
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text());
+        assert_eq!(r.json()["status_code"], 401);
+    }
+    let wrong = basic("admin", "battery staple");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &wrong)]
+        )
+        .status,
+        401
+    );
+    let wrong_user = basic("root", "correct horse");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &wrong_user)]
+        )
+        .status,
+        401
+    );
+    let good = basic("admin", "correct horse");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &good)]
+        )
+        .status,
+        200
+    );
+    // Inference is not affected.
+    assert_eq!(
+        gw.post("/v1/chat/completions", &chat("openai/gpt-4o", "hi"))
+            .status,
+        200
+    );
+
+    // Public routes.
+    let s = call(&gw, "GET", "/api/session/is-auth-enabled", None, &[]).json();
+    assert_eq!(s["is_auth_enabled"], true);
+    assert_eq!(s["auth_type"], "password");
+    assert_eq!(s["has_valid_token"], false);
+    let bad_login = call(
+        &gw,
+        "POST",
+        "/api/session/login",
+        Some(&json!({"username": "admin", "password": "nope"})),
+        &[],
+    );
+    assert_eq!(bad_login.status, 401);
+    let login = call(
+        &gw,
+        "POST",
+        "/api/session/login",
+        Some(&json!({"username": "admin", "password": "correct horse"})),
+        &[],
+    );
+    assert_eq!(login.status, 200, "{}", login.text());
+    let token = login.json()["token"].as_str().unwrap().to_string();
+    let cookie = login.header("set-cookie").unwrap().to_string();
+    assert!(cookie.starts_with(&format!("token={token};")), "{cookie}");
+    assert!(cookie.contains("HttpOnly"));
+
+    // The token works as Bearer and as the cookie.
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/config",
+            None,
+            &[("authorization", &bearer)]
+        )
+        .status,
+        200
+    );
+    let cookie_header = format!("theme=dark; token={token}");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("cookie", &cookie_header)]
+        )
+        .status,
+        200
+    );
+    let s = call(
+        &gw,
+        "GET",
+        "/api/session/is-auth-enabled",
+        None,
+        &[("authorization", &bearer)],
+    )
+    .json();
+    assert_eq!(s["has_valid_token"], true);
+    let cfg = call(
+        &gw,
+        "GET",
+        "/api/config",
+        None,
+        &[("authorization", &bearer)],
+    )
+    .json();
+    assert_eq!(cfg["auth_config"]["admin_password"], "<redacted>");
+    assert_eq!(cfg["auth_config"]["admin_username"], "admin");
+    assert!(!cfg.to_string().contains("correct horse"));
+
+    // Logout ends the session.
+    let out = call(
+        &gw,
+        "POST",
+        "/api/session/logout",
+        None,
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(out.status, 200);
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &bearer)]
+        )
+        .status,
+        401
+    );
+    assert!(
+        !gw.logs().contains("correct horse"),
+        "the password reached the log"
+    );
+}
+
+fn start(app: &Path) -> Gateway {
+    let args: Vec<OsString> = vec![
+        "--app-dir".into(),
+        app.into(),
+        "--host".into(),
+        "127.0.0.1".into(),
+        "--port".into(),
+        "0".into(),
+        "--workers".into(),
+        "2".into(),
+    ];
+    Gateway::start_with_args(temp_dir("admin-auth-log"), &args, &[])
+}
+
+#[test]
+fn password_is_stored_hashed_and_changes_persist() {
+    let mock = Mock::start(&[]);
+    let app = temp_dir("admin-auth-store");
+    let cfg = config(
+        &mock,
+        json!({"is_enabled": true, "admin_username": "admin", "admin_password": "first-Pa55word"}),
+    );
+    std::fs::write(app.join("config.json"), cfg.to_string()).unwrap();
+    let mut gw = start(&app);
+    let first = basic("admin", "first-Pa55word");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &first)]
+        )
+        .status,
+        200
+    );
+    let put = call(
+        &gw,
+        "PUT",
+        "/api/config",
+        Some(
+            &json!({"auth_config": {"is_enabled": true, "admin_username": "admin", "admin_password": "second-Pa55word"}}),
+        ),
+        &[("authorization", &first)],
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &first)]
+        )
+        .status,
+        401,
+        "the old password stops working at once"
+    );
+    let second = basic("admin", "second-Pa55word");
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &second)]
+        )
+        .status,
+        200
+    );
+    // "<redacted>" keeps the stored password.
+    let keep = call(
+        &gw,
+        "PUT",
+        "/api/config",
+        Some(
+            &json!({"auth_config": {"is_enabled": true, "admin_username": "admin", "admin_password": "<redacted>"}}),
+        ),
+        &[("authorization", &second)],
+    );
+    assert_eq!(keep.status, 200, "{}", keep.text());
+    gw.terminate(Duration::from_secs(10)).unwrap();
+
+    let store = std::fs::read(app.join("ringway.lmdb").join("data.mdb")).unwrap();
+    let has = |needle: &[u8]| store.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(b"$argon2id$"),
+        "the password is stored as an argon2 hash"
+    );
+    assert!(!has(b"second-Pa55word"), "plaintext password in the store");
+    assert!(!has(b"first-Pa55word"), "plaintext password in the store");
+
+    // config.json unchanged: the password changed through the API survives the restart.
+    let gw = start(&app);
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &second)]
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            &gw,
+            "GET",
+            "/api/providers",
+            None,
+            &[("authorization", &first)]
+        )
+        .status,
+        401
+    );
+    // Turning auth off through the API opens the API again.
+    let off = call(
+        &gw,
+        "PUT",
+        "/api/config",
+        Some(
+            &json!({"auth_config": {"is_enabled": false, "admin_username": "admin", "admin_password": "<redacted>"}}),
+        ),
+        &[("authorization", &second)],
+    );
+    assert_eq!(off.status, 200, "{}", off.text());
+    assert_eq!(call(&gw, "GET", "/api/providers", None, &[]).status, 200);
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&app);
+}
