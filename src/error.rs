@@ -24,17 +24,23 @@ pub enum RequestType {
     Embedding,
     /// `GET /v1/models`.
     ListModels,
+    /// `POST /v1/responses` without streaming.
+    Responses,
+    /// `POST /v1/responses` with `stream: true`.
+    ResponsesStream,
 }
 
 impl RequestType {
     /// Every request type, in [`RequestType::index`] order.
-    pub const ALL: [RequestType; 6] = [
+    pub const ALL: [RequestType; 8] = [
         Self::ChatCompletion,
         Self::ChatCompletionStream,
         Self::TextCompletion,
         Self::TextCompletionStream,
         Self::Embedding,
         Self::ListModels,
+        Self::Responses,
+        Self::ResponsesStream,
     ];
 
     /// Position in [`RequestType::ALL`] (for per-operation tables).
@@ -51,6 +57,8 @@ impl RequestType {
             Self::TextCompletionStream => "text_completion_stream",
             Self::Embedding => "embedding",
             Self::ListModels => "list_models",
+            Self::Responses => "responses",
+            Self::ResponsesStream => "responses_stream",
         }
     }
 
@@ -58,7 +66,7 @@ impl RequestType {
     pub fn is_stream(self) -> bool {
         matches!(
             self,
-            Self::ChatCompletionStream | Self::TextCompletionStream
+            Self::ChatCompletionStream | Self::TextCompletionStream | Self::ResponsesStream
         )
     }
 }

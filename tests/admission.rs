@@ -79,7 +79,11 @@ fn dropping_refuses_only_when_the_queue_is_full_like_bifrost() {
         waited.text()
     );
     assert_dropped(&refused);
-    assert_eq!(upstream_requests(&mock), 2, "the dropped request never went upstream");
+    assert_eq!(
+        upstream_requests(&mock),
+        2,
+        "the dropped request never went upstream"
+    );
     // With the slot free again, requests pass.
     let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o-mini", "again"));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -107,5 +111,9 @@ fn without_dropping_requests_beyond_the_buffer_wait_their_turn() {
     // Concurrency 1: the waiters reached the mock only after the slow request finished.
     let seen = mock.requests();
     let t = |i: usize| seen[i]["time_ms"].as_u64().unwrap_or(0);
-    assert!(t(1) >= t(0) + 1400, "waiter went upstream at +{} ms", t(1) - t(0));
+    assert!(
+        t(1) >= t(0) + 1400,
+        "waiter went upstream at +{} ms",
+        t(1) - t(0)
+    );
 }

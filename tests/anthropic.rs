@@ -50,7 +50,10 @@ fn openai_client_to_anthropic_provider() {
     let up = recorded_body(sent);
     assert_eq!(up["model"], "claude-3-5-haiku");
     assert_eq!(up["system"], "be brief");
-    assert!(up["max_tokens"].as_u64().is_some(), "default max_tokens: {up}");
+    assert!(
+        up["max_tokens"].as_u64().is_some(),
+        "default max_tokens: {up}"
+    );
     assert_eq!(up["messages"][0]["role"], "user");
 }
 
@@ -129,7 +132,10 @@ fn anthropic_client_to_openai_provider_translates_both_ways() {
     assert_eq!(v["stop_reason"], "end_turn");
     let sent = &mock.requests()[0];
     assert_eq!(sent["path"], "/v1/chat/completions");
-    assert_eq!(recorded_headers(sent, "authorization"), vec!["Bearer sk-oai-1"]);
+    assert_eq!(
+        recorded_headers(sent, "authorization"),
+        vec!["Bearer sk-oai-1"]
+    );
     let up = recorded_body(sent);
     assert_eq!(up["model"], "gpt-4o-mini");
     assert_eq!(up["messages"][0]["role"], "system");
@@ -179,7 +185,10 @@ fn errors_take_the_clients_shape() {
     let v = r.json();
     assert_eq!(v["type"], "error", "{v}");
     assert!(v["error"]["type"].as_str().is_some(), "{v}");
-    let r = gw.post("/anthropic/v1/messages", &anthropic_body("nope/x", "x", false));
+    let r = gw.post(
+        "/anthropic/v1/messages",
+        &anthropic_body("nope/x", "x", false),
+    );
     // An unknown prefix is part of the model name for the default (anthropic) provider.
     assert_eq!(r.status, 200, "{}", r.text());
     let r = common::http::request(

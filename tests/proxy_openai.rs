@@ -334,7 +334,12 @@ fn openai_sdk_drop_in_routes_accept_bare_models() {
 #[test]
 fn provider_headers_reach_the_client_on_errors_too() {
     let mock = Mock::start(&[]);
-    let gw = Gateway::start(&provider_config("openai", &mock, one_key("sk-a"), json!({})));
+    let gw = Gateway::start(&provider_config(
+        "openai",
+        &mock,
+        one_key("sk-a"),
+        json!({}),
+    ));
     mock.script(json!([{
         "status": 429,
         "body": { "error": { "message": "slow down", "type": "rate_limit_exceeded" } },

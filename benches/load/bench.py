@@ -105,7 +105,7 @@ def wait_port(port, timeout=10):
     sys.exit(f"port {port} did not open")
 
 
-def chat_body(stream):
+def chat_body(stream, model="openai/gpt-4o-mini"):
     # About 1 KB: a system prompt, a short history and a question, as SDKs send it.
     msgs = [
         {"role": "system", "content": "You are a helpful assistant. " * 8},
@@ -113,7 +113,7 @@ def chat_body(stream):
         {"role": "assistant", "content": "Paris is the capital of France. " * 4},
         {"role": "user", "content": "And of Italy? Please also say something about its history. " * 3},
     ]
-    return json.dumps({"model": "openai/gpt-4o-mini", "messages": msgs, "temperature": 0.2,
+    return json.dumps({"model": model, "messages": msgs, "temperature": 0.2,
                        "max_tokens": 256, "stream": stream})
 
 
@@ -192,7 +192,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--scenarios", default="passthrough,stream")
+    ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream",
+                    help="passthrough and stream run on every target; translate(-stream) (OpenAI client, "
+                         "Anthropic provider) only through ringway, compared with its passthrough")
     ap.add_argument("--idle", type=int, default=1000, help="idle keep-alive connections held per proxy")
     ap.add_argument("--timing-requests", type=int, default=20, help="streams for the timing check (0 = skip)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))
@@ -209,6 +211,7 @@ def main():
             "keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
             "network_config": {"base_url": f"http://127.0.0.1:{mock_port}"},
             "concurrency_and_buffer_size": {"concurrency": 10000, "buffer_size": 20000}}}}
+        cfg["providers"]["anthropic"] = dict(cfg["providers"]["openai"])
         with open(os.path.join(tmp, "config.json"), "w") as f:
             json.dump(cfg, f)
         gw, gw_port = spawn_listening(
@@ -226,11 +229,14 @@ def main():
                 idle += hold_idle(targets[name][0], args.idle)
             print(f"holding {args.idle} idle keep-alive connections to ringway and to nginx", flush=True)
         for scen in args.scenarios.split(","):
-            script = wrk_script(tmp, chat_body(scen == "stream"))
-            for name, (port, _) in targets.items():  # warm-up
+            translating = scen.startswith("translate")
+            model = "anthropic/claude-3-5-haiku" if translating else "openai/gpt-4o-mini"
+            script = wrk_script(tmp, chat_body(scen.endswith("stream"), model))
+            scen_targets = {"ringway": targets["ringway"]} if translating else targets
+            for name, (port, _) in scen_targets.items():  # warm-up
                 run_wrk(port, "/v1/chat/completions", script, 2, args.connections)
             for rnd in range(args.rounds):
-                order = list(targets.items())
+                order = list(scen_targets.items())
                 if rnd % 2:
                     order.reverse()
                 for name, (port, pids) in order:
@@ -277,6 +283,20 @@ def main():
     med = lambda xs: statistics.median(xs)
     lines = []
     for scen in args.scenarios.split(","):
+        if scen.startswith("translate"):
+            base = "stream" if scen.endswith("stream") else "passthrough"
+            rs = results[(scen, "ringway")]
+            x = {k: med([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
+            errs = sum(r["errors"] for r in rs)
+            lines.append(f"### {scen} (OpenAI client, Anthropic provider: full decode and re-encode both ways)\n")
+            lines.append("| target | req/s | p50 ms | p99 ms | CPU s / 10k req | non-2xx |")
+            lines.append("|---|---|---|---|---|---|")
+            lines.append(f"| ringway | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
+                         f"{x['cpu_per_10k']:.3f} | {errs} |")
+            if (base, "ringway") in results:
+                b = med([r["rps"] for r in results[(base, "ringway")]])
+                lines.append(f"\ntranslation/{base} req/s through ringway **{x['rps'] / b:.2f}x**\n")
+            continue
         row = {}
         for name in ("direct", "ringway", "nginx"):
             rs = results[(scen, name)]

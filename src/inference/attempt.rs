@@ -8,11 +8,12 @@ use super::Call;
 use super::codec::{ClientFormat, Codec};
 use super::retry::{RetryAction, backoff, classify_status};
 use super::stream::SseRelay;
-use crate::error::{ErrorContext, GatewayError, ProviderError};
+use crate::error::{ErrorContext, GatewayError, ProviderError, RequestType};
 use crate::json;
 use crate::providers;
+use crate::providers::catalog::WireFormat;
 use crate::routing::keys::{KeyError, KeyPin};
-use crate::routing::table::{ProviderRoute, RouteTable};
+use crate::routing::table::{Endpoint, ProviderRoute, RouteTable};
 use crate::server::reply::{HeaderName, Reply, ReplyBody};
 use crate::server::worker::Worker;
 use crate::upstream::{self, Request, Response};
@@ -38,7 +39,8 @@ pub async fn run(
         .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?;
     route.check_serves(call.op)?;
     let codec = Codec::between(call.client, route.spec.format)
-        .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?;
+        .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?
+        .with_responses_api(providers::responses::native_on(route.spec.name));
     let body = codec.request_body(call, model)?;
     let body_sent = body.clone();
     let limits = route.limits;
@@ -98,7 +100,9 @@ pub async fn run(
                 };
                 let body = match call.client {
                     // Bifrost's extra_fields belong to its own (OpenAI-shaped) responses.
-                    ClientFormat::OpenAi => with_extra_fields(body, ctx, latency_ms, raw),
+                    ClientFormat::OpenAi | ClientFormat::Responses => {
+                        with_extra_fields(body, ctx, latency_ms, raw)
+                    }
                     _ => body,
                 };
                 return Ok(Reply {
@@ -209,13 +213,32 @@ async fn exchange(
     model: &str,
 ) -> Result<Exchange, GatewayError> {
     let endpoint = route.endpoint(key);
-    let path = route.path_for(endpoint, call.op);
+    // AWS Bedrock: the model id is part of the path and each request is signed as it is sent.
+    let bedrock = match route.spec.format {
+        WireFormat::Bedrock => Some(bedrock_request(
+            route,
+            endpoint,
+            key,
+            codec.upstream_op(call.op),
+            model,
+            body,
+        )?),
+        _ => None,
+    };
+    // Azure: the model's deployment is part of the path.
+    let routed = route.request_path(endpoint, codec.upstream_op(call.op), model);
+    let path = match &bedrock {
+        Some(b) => b.path.as_str(),
+        None => routed.as_ref(),
+    };
     let auth = route.auth_header(key);
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4 + route.extra_headers.len());
     headers.push(("Content-Type", "application/json"));
     headers.push((
         "Accept",
-        if call.op.is_stream() {
+        if let Some(b) = &bedrock {
+            b.accept
+        } else if call.op.is_stream() {
             "text/event-stream"
         } else {
             "application/json"
@@ -223,6 +246,11 @@ async fn exchange(
     ));
     if let Some(h) = auth {
         headers.push(h);
+    }
+    if let Some(b) = &bedrock {
+        for (n, v) in b.headers() {
+            headers.push((n, v));
+        }
     }
     headers.extend_from_slice(providers::static_headers(route.spec.format));
     for (n, v) in &route.extra_headers {
@@ -263,6 +291,29 @@ async fn exchange(
     Ok(Exchange::Failed(perr))
 }
 
+/// The path and auth headers of a Bedrock request, signed for the connection's `Host`.
+fn bedrock_request(
+    route: &ProviderRoute,
+    endpoint: &Endpoint,
+    key: Option<usize>,
+    op: RequestType,
+    model: &str,
+    body: &Bytes,
+) -> Result<providers::bedrock::PreparedRequest, GatewayError> {
+    let bk = key
+        .and_then(|k| route.bedrock_keys.get(k))
+        .ok_or_else(|| GatewayError::Internal("bedrock request without a key".into()))?;
+    providers::bedrock::prepare(
+        bk,
+        &endpoint.base_path,
+        &endpoint.target.authority(),
+        op,
+        model,
+        body,
+        std::time::SystemTime::now(),
+    )
+}
+
 fn network_error(e: &upstream::UpstreamError) -> GatewayError {
     GatewayError::Network(e.to_string())
 }
@@ -279,7 +330,12 @@ async fn success(
 ) -> Result<Exchange, GatewayError> {
     let mut headers = forwarded_headers(&resp);
     if call.op.is_stream() {
-        headers.push(("content-type".into(), "text/event-stream".into()));
+        let content_type = match call.client {
+            // AWS SDKs read ConverseStream answers in the AWS event-stream framing.
+            ClientFormat::Bedrock => providers::bedrock::EVENT_STREAM_CONTENT_TYPE,
+            _ => "text/event-stream",
+        };
+        headers.push(("content-type".into(), content_type.into()));
         headers.push(("cache-control".into(), "no-cache".into()));
         let mut relay = SseRelay::new(
             resp,
@@ -287,6 +343,9 @@ async fn success(
             call.client,
             codec.stream_translator(call, model),
         );
+        if route.spec.format == WireFormat::Bedrock {
+            relay.use_event_stream();
+        }
         if let Some(perr) = relay.first_event_error(route.spec.format).await {
             return Ok(Exchange::Failed(perr));
         }
@@ -311,7 +370,7 @@ async fn success(
     Ok(Exchange::Body {
         status,
         headers,
-        body: codec.response_body(body)?,
+        body: codec.response_body(call, body, model)?,
         raw_response,
         started,
     })

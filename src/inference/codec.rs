@@ -16,9 +16,13 @@
 use bytes::Bytes;
 
 use super::Call;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, RequestType};
 use crate::providers::anthropic::{self, AnthropicToOpenAiStream, OpenAiToAnthropicStream};
+use crate::providers::bedrock::{self, BedrockToOpenAiStream, OpenAiToBedrockStream};
 use crate::providers::catalog::WireFormat;
+use crate::providers::cohere::{self, CohereToOpenAiStream, OpenAiToCohereStream};
+use crate::providers::gemini::{self, GeminiToOpenAiStream, OpenAiToGeminiStream};
+use crate::providers::responses::{self, ChatToResponsesStream};
 use crate::providers::unified::{self, ChatRequest};
 
 /// The wire format the client speaks (chosen by the route).
@@ -28,6 +32,15 @@ pub enum ClientFormat {
     OpenAi,
     /// Anthropic's Messages API (`/anthropic/*`).
     Anthropic,
+    /// OpenAI's Responses API (`/v1/responses`, `/openai/v1/responses` and aliases).
+    Responses,
+    /// Google's Gemini API (`/genai/*`): model and streaming named by the path.
+    Gemini,
+    /// AWS Bedrock Converse (`/bedrock/model/{id}/converse[-stream]`): model and streaming
+    /// named by the path, streams in the AWS event-stream framing.
+    Bedrock,
+    /// Cohere's v2 API (`/cohere/v2/chat`, `/cohere/v2/embed`).
+    Cohere,
 }
 
 impl ClientFormat {
@@ -36,6 +49,11 @@ impl ClientFormat {
         match self {
             ClientFormat::OpenAi => WireFormat::OpenAi,
             ClientFormat::Anthropic => WireFormat::Anthropic,
+            // Native only on providers with the Responses API: see `Codec::is_passthrough`.
+            ClientFormat::Responses => WireFormat::OpenAi,
+            ClientFormat::Gemini => WireFormat::Gemini,
+            ClientFormat::Bedrock => WireFormat::Bedrock,
+            ClientFormat::Cohere => WireFormat::Cohere,
         }
     }
 }
@@ -45,11 +63,21 @@ impl ClientFormat {
 pub struct Codec {
     client: ClientFormat,
     provider: WireFormat,
+    /// The provider serves the Responses API itself (set by [`Codec::with_responses_api`]).
+    native_responses: bool,
 }
 
 /// Whether ringway can send requests to a provider speaking `format`.
 fn provider_supported(format: WireFormat) -> bool {
-    matches!(format, WireFormat::OpenAi | WireFormat::Anthropic)
+    matches!(
+        format,
+        WireFormat::OpenAi
+            | WireFormat::Anthropic
+            | WireFormat::Bedrock
+            | WireFormat::Azure
+            | WireFormat::Cohere
+            | WireFormat::Gemini
+    )
 }
 
 impl Codec {
@@ -58,23 +86,79 @@ impl Codec {
         if !provider_supported(provider) {
             return Err(format!("{provider:?}"));
         }
-        Ok(Codec { client, provider })
+        Ok(Codec {
+            client,
+            provider,
+            native_responses: false,
+        })
+    }
+
+    /// Marks whether the provider serves the Responses API itself (only then do Responses
+    /// requests pass through; otherwise they are translated through chat).
+    pub fn with_responses_api(self, native: bool) -> Codec {
+        Codec {
+            native_responses: native,
+            ..self
+        }
+    }
+
+    /// The operation sent upstream for the client's `op`: a translated Responses request is a
+    /// chat completion for the provider.
+    pub fn upstream_op(self, op: RequestType) -> RequestType {
+        match op {
+            RequestType::Responses if !self.is_passthrough() => RequestType::ChatCompletion,
+            RequestType::ResponsesStream if !self.is_passthrough() => {
+                RequestType::ChatCompletionStream
+            }
+            op => op,
+        }
     }
 
     /// Whether bytes pass through untouched (but for the spliced model).
     pub fn is_passthrough(self) -> bool {
-        self.client.native() == self.provider
+        match self.client {
+            ClientFormat::Responses => self.native_responses && self.provider == WireFormat::OpenAi,
+            // Azure OpenAI takes OpenAI bodies (the deployment is in the path).
+            ClientFormat::OpenAi if self.provider == WireFormat::Azure => true,
+            client => client.native() == self.provider,
+        }
     }
 
     /// The body to send upstream for `model`.
     pub fn request_body(self, call: &Call<'_>, model: &str) -> Result<Bytes, GatewayError> {
         if self.is_passthrough() {
-            return Ok(super::attempt::upstream_body(call, model));
+            return match self.provider {
+                // The model is in the URL: nothing to splice, and Gemini refuses unknown members.
+                WireFormat::Gemini => Ok(gemini::passthrough_request(
+                    call.op,
+                    call.body,
+                    call.fields,
+                    model,
+                )?),
+                // The model is in the path and Converse refuses unknown members: as sent.
+                WireFormat::Bedrock => Ok(call.body.clone()),
+                _ => Ok(super::attempt::upstream_body(call, model)),
+            };
+        }
+        if call.op == RequestType::Embedding && self.client == ClientFormat::Gemini {
+            return gemini_client_embedding(self.provider, call, model);
+        }
+        if call.op == RequestType::Embedding && self.client == ClientFormat::Cohere {
+            return cohere_client_embedding(self.provider, call, model);
+        }
+        if call.op == RequestType::Embedding {
+            return embedding_request(self.provider, call, model);
         }
         let req = unified_request(call)?;
         let encoded = match self.provider {
             WireFormat::Anthropic => anthropic::request_to_anthropic(req, model)
                 .map_err(|e| GatewayError::BadRequest(e.to_string()))?,
+            // The model id travels in the path (see `bedrock::model_path`).
+            WireFormat::Bedrock => bedrock::request_to_bedrock(req)
+                .map_err(|e| GatewayError::BadRequest(e.to_string()))?,
+            WireFormat::Cohere => cohere::request_to_cohere(req, model)?,
+            // The model travels in the path (`models/{model}:generateContent`).
+            WireFormat::Gemini => gemini::request_to_gemini(req, model)?,
             _ => {
                 let mut req = req.clone();
                 req.model = model.to_string();
@@ -91,10 +175,22 @@ impl Codec {
         Ok(Bytes::from(encoded))
     }
 
-    /// Translates a complete successful response body into the client's format.
-    pub fn response_body(self, body: Bytes) -> Result<Bytes, GatewayError> {
+    /// Translates a complete successful response body into the client's format (`model` names
+    /// the answer when the provider's body does not).
+    pub fn response_body(
+        self,
+        call: &Call<'_>,
+        body: Bytes,
+        model: &str,
+    ) -> Result<Bytes, GatewayError> {
         if self.is_passthrough() {
-            return Ok(body);
+            return Ok(match self.provider {
+                // An `:embedContent` client's request went up as a one-entry batch.
+                WireFormat::Gemini if call.op == RequestType::Embedding => {
+                    gemini::passthrough_embedding_response(body)
+                }
+                _ => body,
+            });
         }
         let bad = |e: unified::TranslateError| {
             GatewayError::Network(format!("untranslatable provider response: {e}"))
@@ -103,6 +199,20 @@ impl Codec {
             WireFormat::Anthropic => {
                 Bytes::from(anthropic::response_from_anthropic(&body).map_err(bad)?)
             }
+            WireFormat::Bedrock => {
+                Bytes::from(bedrock::response_from_bedrock(&body, model).map_err(bad)?)
+            }
+            WireFormat::Cohere if call.op == RequestType::Embedding => Bytes::from(
+                cohere::embed_response_from_cohere(&body, model, wants_base64(call))
+                    .map_err(bad)?,
+            ),
+            WireFormat::Cohere => {
+                Bytes::from(cohere::response_from_cohere(&body, model).map_err(bad)?)
+            }
+            WireFormat::Gemini if call.op == RequestType::Embedding => {
+                Bytes::from(gemini::embedding_response_to_openai(&body, model).map_err(bad)?)
+            }
+            WireFormat::Gemini => Bytes::from(gemini::response_from_gemini(&body).map_err(bad)?),
             _ => body,
         };
         Ok(match self.client {
@@ -110,6 +220,20 @@ impl Codec {
             ClientFormat::Anthropic => {
                 Bytes::from(anthropic::response_to_anthropic(&openai).map_err(bad)?)
             }
+            ClientFormat::Responses => {
+                Bytes::from(responses::response_from_chat(&openai).map_err(bad)?)
+            }
+            ClientFormat::Gemini if call.op == RequestType::Embedding => {
+                Bytes::from(gemini::embedding_response_to_gemini(&openai).map_err(bad)?)
+            }
+            ClientFormat::Gemini => Bytes::from(gemini::response_to_gemini(&openai).map_err(bad)?),
+            ClientFormat::Bedrock => {
+                Bytes::from(bedrock::response_to_bedrock(&openai).map_err(bad)?)
+            }
+            ClientFormat::Cohere if call.op == RequestType::Embedding => {
+                Bytes::from(cohere::embed_response_to_cohere(&openai, call.body).map_err(bad)?)
+            }
+            ClientFormat::Cohere => Bytes::from(cohere::response_to_cohere(&openai).map_err(bad)?),
         })
     }
 
@@ -128,6 +252,18 @@ impl Codec {
             WireFormat::Anthropic => Some(ToOpenAi::Anthropic(Box::new(
                 AnthropicToOpenAiStream::new(include_usage),
             ))),
+            WireFormat::Bedrock => Some(ToOpenAi::Bedrock(Box::new(BedrockToOpenAiStream::new(
+                include_usage,
+                model,
+            )))),
+            WireFormat::Cohere => Some(ToOpenAi::Cohere(Box::new(CohereToOpenAiStream::new(
+                include_usage,
+                model,
+            )))),
+            WireFormat::Gemini => Some(ToOpenAi::Gemini(Box::new(GeminiToOpenAiStream::new(
+                include_usage,
+                model,
+            )))),
             _ => None,
         };
         let from_openai = match self.client {
@@ -135,6 +271,16 @@ impl Codec {
             ClientFormat::Anthropic => Some(FromOpenAi::Anthropic(Box::new(
                 OpenAiToAnthropicStream::new(model),
             ))),
+            ClientFormat::Responses => Some(FromOpenAi::Responses(Box::new(
+                ChatToResponsesStream::new(model),
+            ))),
+            ClientFormat::Gemini => Some(FromOpenAi::Gemini(Box::new(OpenAiToGeminiStream::new(
+                model,
+            )))),
+            ClientFormat::Bedrock => {
+                Some(FromOpenAi::Bedrock(Box::new(OpenAiToBedrockStream::new())))
+            }
+            ClientFormat::Cohere => Some(FromOpenAi::Cohere(Box::default())),
         };
         Some(StreamTranslator {
             to_openai,
@@ -142,6 +288,72 @@ impl Codec {
             hub: Vec::new(),
         })
     }
+}
+
+/// An embeddings request for a provider of another format than the client's (embedding bodies
+/// are not chats, so they skip the unified chat schema).
+fn embedding_request(
+    provider: WireFormat,
+    call: &Call<'_>,
+    model: &str,
+) -> Result<Bytes, GatewayError> {
+    match provider {
+        WireFormat::Cohere => Ok(Bytes::from(cohere::embed_request_to_cohere(
+            call.body, model,
+        )?)),
+        WireFormat::Gemini => Ok(Bytes::from(gemini::embedding_request_to_gemini(
+            call.body, model,
+        )?)),
+        other => Err(GatewayError::BadRequest(format!(
+            "embeddings are not translated for {other:?} providers"
+        ))),
+    }
+}
+
+/// A Gemini client's embeddings request (`:embedContent` or `:batchEmbedContents`) for a
+/// provider of another format: first as the OpenAI body, which the providers' arms take.
+fn gemini_client_embedding(
+    provider: WireFormat,
+    call: &Call<'_>,
+    model: &str,
+) -> Result<Bytes, GatewayError> {
+    let openai = gemini::embedding_request_from_gemini(call.body, model)?;
+    match provider {
+        WireFormat::OpenAi | WireFormat::Azure => Ok(Bytes::from(openai)),
+        WireFormat::Cohere => Ok(Bytes::from(cohere::embed_request_to_cohere(
+            &openai, model,
+        )?)),
+        other => Err(GatewayError::BadRequest(format!(
+            "embeddings are not translated for {other:?} providers"
+        ))),
+    }
+}
+
+/// A Cohere client's embed request for a provider of another format: first as the OpenAI
+/// body, which the providers' arms take.
+fn cohere_client_embedding(
+    provider: WireFormat,
+    call: &Call<'_>,
+    model: &str,
+) -> Result<Bytes, GatewayError> {
+    let openai = cohere::embed_request_to_openai(call.body, model)?;
+    match provider {
+        WireFormat::OpenAi | WireFormat::Azure => Ok(Bytes::from(openai)),
+        WireFormat::Gemini => Ok(Bytes::from(gemini::embedding_request_to_gemini(
+            &openai, model,
+        )?)),
+        other => Err(GatewayError::BadRequest(format!(
+            "embeddings are not translated for {other:?} providers"
+        ))),
+    }
+}
+
+/// Whether an OpenAI embeddings request asked for base64 vectors (the OpenAI SDK's default).
+fn wants_base64(call: &Call<'_>) -> bool {
+    crate::json::read_string_field(call.body, "encoding_format")
+        .ok()
+        .flatten()
+        .is_some_and(|f| f == "base64")
 }
 
 /// The client's request in the unified schema, decoded once per request (fallbacks reuse it).
@@ -152,6 +364,17 @@ fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayErr
         ClientFormat::Anthropic => {
             anthropic::request_from_anthropic(call.body).map_err(|e| e.to_string())
         }
+        ClientFormat::Responses => {
+            responses::request_from_responses(call.body).map_err(|e| e.to_string())
+        }
+        ClientFormat::Bedrock => {
+            bedrock::request_from_bedrock(call.body, call.op.is_stream()).map_err(|e| e.to_string())
+        }
+        // Gemini bodies do not say whether to stream: the path did.
+        ClientFormat::Gemini => {
+            gemini::request_from_gemini(call.body, call.op.is_stream()).map_err(|e| e.to_string())
+        }
+        ClientFormat::Cohere => cohere::request_from_cohere(call.body).map_err(|e| e.to_string()),
     });
     decoded
         .as_ref()
@@ -161,11 +384,20 @@ fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayErr
 /// Provider events to OpenAI chunk events.
 enum ToOpenAi {
     Anthropic(Box<AnthropicToOpenAiStream>),
+    /// Takes whole event-stream messages (the relay frames them), not SSE events.
+    Bedrock(Box<BedrockToOpenAiStream>),
+    Cohere(Box<CohereToOpenAiStream>),
+    Gemini(Box<GeminiToOpenAiStream>),
 }
 
 /// OpenAI chunk events to the client's events.
 enum FromOpenAi {
     Anthropic(Box<OpenAiToAnthropicStream>),
+    Responses(Box<ChatToResponsesStream>),
+    Gemini(Box<OpenAiToGeminiStream>),
+    /// Writes whole event-stream messages (the client gets the AWS framing, not SSE).
+    Bedrock(Box<OpenAiToBedrockStream>),
+    Cohere(Box<OpenAiToCohereStream>),
 }
 
 /// Translates a stream event by event, through OpenAI chunks as the hub.
@@ -181,6 +413,9 @@ impl StreamTranslator {
         match &mut self.to_openai {
             None => self.hub.push(Bytes::copy_from_slice(event)),
             Some(ToOpenAi::Anthropic(t)) => t.push(event, &mut self.hub),
+            Some(ToOpenAi::Bedrock(t)) => t.push(event, &mut self.hub),
+            Some(ToOpenAi::Cohere(t)) => t.push(event, &mut self.hub),
+            Some(ToOpenAi::Gemini(t)) => t.push(event, &mut self.hub),
         }
         self.forward(out);
     }
@@ -190,11 +425,18 @@ impl StreamTranslator {
         match &mut self.to_openai {
             None => {}
             Some(ToOpenAi::Anthropic(t)) => t.finish(&mut self.hub),
+            Some(ToOpenAi::Bedrock(t)) => t.finish(&mut self.hub),
+            Some(ToOpenAi::Cohere(t)) => t.finish(&mut self.hub),
+            Some(ToOpenAi::Gemini(t)) => t.finish(&mut self.hub),
         }
         self.forward(out);
         match &mut self.from_openai {
             None => {}
             Some(FromOpenAi::Anthropic(t)) => t.finish(out),
+            Some(FromOpenAi::Responses(t)) => t.finish(out),
+            Some(FromOpenAi::Gemini(t)) => t.finish(out),
+            Some(FromOpenAi::Bedrock(t)) => t.finish(out),
+            Some(FromOpenAi::Cohere(t)) => t.finish(out),
         }
     }
 
@@ -202,6 +444,26 @@ impl StreamTranslator {
         match &mut self.from_openai {
             None => out.append(&mut self.hub),
             Some(FromOpenAi::Anthropic(t)) => {
+                for ev in self.hub.drain(..) {
+                    t.push(&ev, out);
+                }
+            }
+            Some(FromOpenAi::Responses(t)) => {
+                for ev in self.hub.drain(..) {
+                    t.push(&ev, out);
+                }
+            }
+            Some(FromOpenAi::Gemini(t)) => {
+                for ev in self.hub.drain(..) {
+                    t.push(&ev, out);
+                }
+            }
+            Some(FromOpenAi::Bedrock(t)) => {
+                for ev in self.hub.drain(..) {
+                    t.push(&ev, out);
+                }
+            }
+            Some(FromOpenAi::Cohere(t)) => {
                 for ev in self.hub.drain(..) {
                     t.push(&ev, out);
                 }
@@ -215,6 +477,10 @@ pub fn stream_error_event(client: ClientFormat, err: &GatewayError) -> Bytes {
     match client {
         ClientFormat::OpenAi => super::stream::error_event(err),
         ClientFormat::Anthropic => anthropic::error_event(err),
+        ClientFormat::Responses => responses::error_event(err),
+        ClientFormat::Gemini => gemini::error_event(err),
+        ClientFormat::Bedrock => bedrock::error_event(err),
+        ClientFormat::Cohere => cohere::error_event(err),
     }
 }
 
@@ -232,7 +498,44 @@ mod tests {
         );
         assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Anthropic), Ok(false));
         assert_eq!(pass(ClientFormat::Anthropic, WireFormat::OpenAi), Ok(false));
-        assert!(Codec::between(ClientFormat::OpenAi, WireFormat::Bedrock).is_err());
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Bedrock), Ok(false));
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Cohere), Ok(false));
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Azure), Ok(true));
+        assert_eq!(pass(ClientFormat::Anthropic, WireFormat::Azure), Ok(false));
+        assert!(Codec::between(ClientFormat::OpenAi, WireFormat::Vertex).is_err());
+    }
+
+    #[test]
+    fn responses_pass_through_only_where_the_provider_has_the_api() {
+        let codec = |p, native| {
+            Codec::between(ClientFormat::Responses, p)
+                .map(|c| c.with_responses_api(native))
+                .expect("supported")
+        };
+        let native = codec(WireFormat::OpenAi, true);
+        assert!(native.is_passthrough());
+        assert_eq!(
+            native.upstream_op(RequestType::ResponsesStream),
+            RequestType::ResponsesStream
+        );
+        for translated in [
+            codec(WireFormat::OpenAi, false),
+            codec(WireFormat::Anthropic, true),
+        ] {
+            assert!(!translated.is_passthrough());
+            assert_eq!(
+                translated.upstream_op(RequestType::Responses),
+                RequestType::ChatCompletion
+            );
+            assert_eq!(
+                translated.upstream_op(RequestType::ResponsesStream),
+                RequestType::ChatCompletionStream
+            );
+        }
+        assert_eq!(
+            codec(WireFormat::OpenAi, false).upstream_op(RequestType::Embedding),
+            RequestType::Embedding
+        );
     }
 
     #[test]
@@ -267,5 +570,75 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
             .collect();
         assert!(text.contains("chat.completion.chunk"), "{text}");
         assert!(text.contains("\"hi\""), "{text}");
+    }
+
+    #[test]
+    fn gemini_pairs() {
+        let pass = |c, p| Codec::between(c, p).map(Codec::is_passthrough);
+        assert_eq!(pass(ClientFormat::Gemini, WireFormat::Gemini), Ok(true));
+        assert_eq!(pass(ClientFormat::OpenAi, WireFormat::Gemini), Ok(false));
+        assert_eq!(pass(ClientFormat::Gemini, WireFormat::OpenAi), Ok(false));
+        assert_eq!(pass(ClientFormat::Gemini, WireFormat::Anthropic), Ok(false));
+    }
+
+    #[test]
+    fn gemini_stream_reaches_an_anthropic_client_through_the_hub() {
+        let mut t = StreamTranslator {
+            to_openai: Some(ToOpenAi::Gemini(Box::new(GeminiToOpenAiStream::new(
+                true, "g",
+            )))),
+            from_openai: Some(FromOpenAi::Anthropic(Box::new(
+                OpenAiToAnthropicStream::new("g"),
+            ))),
+            hub: Vec::new(),
+        };
+        let mut out = Vec::new();
+        t.push(
+            br#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"hi"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":2,"candidatesTokenCount":1,"totalTokenCount":3}}"#,
+            &mut out,
+        );
+        t.finish(&mut out);
+        let text: String = out
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert!(text.starts_with("event: message_start"), "{text}");
+        assert!(text.contains("\"text\":\"hi\""), "{text}");
+        assert!(text.contains("\"output_tokens\":1"), "{text}");
+        assert!(
+            text.trim_end().ends_with("{\"type\":\"message_stop\"}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn openai_stream_reaches_a_gemini_client() {
+        let mut t = StreamTranslator {
+            to_openai: None,
+            from_openai: Some(FromOpenAi::Gemini(Box::new(OpenAiToGeminiStream::new("m")))),
+            hub: Vec::new(),
+        };
+        let mut out = Vec::new();
+        for ev in [
+            &br#"data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"hi"}}]}
+
+"#[..],
+            br#"data: {"id":"c","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+"#,
+            b"data: [DONE]\n\n",
+        ] {
+            t.push(ev, &mut out);
+        }
+        t.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        let last: serde_json::Value =
+            serde_json::from_slice(&crate::sse::event_data(&out[1]).expect("data")).expect("json");
+        assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+        let err = stream_error_event(ClientFormat::Gemini, &GatewayError::QueueFull);
+        assert!(
+            err.starts_with(b"data: {\"error\":{\"code\":503"),
+            "{err:?}"
+        );
     }
 }

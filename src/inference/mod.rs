@@ -125,9 +125,37 @@ impl Dialect<'_> {
 /// An error reply in the client's format (Anthropic clients get Anthropic's error shape).
 pub fn error_reply(client: ClientFormat, err: &GatewayError, ctx: &ErrorContext) -> Reply {
     match client {
-        ClientFormat::OpenAi => Reply::error(err, ctx),
+        ClientFormat::OpenAi | ClientFormat::Responses => Reply::error(err, ctx),
         ClientFormat::Anthropic => {
             let (status, body) = crate::providers::anthropic::error_body(err);
+            let mut reply = Reply::json(status, body);
+            reply.add_provider_headers(err);
+            reply
+        }
+        ClientFormat::Gemini => {
+            let (status, body) = crate::providers::gemini::error_body(err);
+            let mut reply = Reply::json(status, body);
+            reply.add_provider_headers(err);
+            reply
+        }
+        ClientFormat::Bedrock => {
+            let (status, body, kind) = crate::providers::bedrock::error_body(err);
+            let mut reply = Reply::json(status, body);
+            reply.add_provider_headers(err);
+            // A Bedrock provider's own error type (forwarded above) wins.
+            if !reply
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("x-amzn-errortype"))
+            {
+                reply
+                    .headers
+                    .push(("x-amzn-errortype".into(), kind.to_string()));
+            }
+            reply
+        }
+        ClientFormat::Cohere => {
+            let (status, body) = crate::providers::cohere::error_body(err);
             let mut reply = Reply::json(status, body);
             reply.add_provider_headers(err);
             reply
@@ -243,6 +271,7 @@ async fn serve(
     let op = match (op, fields.stream) {
         (RequestType::ChatCompletion, true) => RequestType::ChatCompletionStream,
         (RequestType::TextCompletion, true) => RequestType::TextCompletionStream,
+        (RequestType::Responses, true) => RequestType::ResponsesStream,
         (op, _) => op,
     };
     ctx.request_type = Some(op.as_str());

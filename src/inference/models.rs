@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::error::{ErrorContext, GatewayError, RequestType};
+use crate::providers::catalog::WireFormat;
 use crate::providers::openai;
 use crate::routing::table::ProviderRoute;
 use crate::server::reply::Reply;
@@ -105,6 +106,15 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
     let body = monoio::time::timeout(route.timeout, exchange)
         .await
         .map_err(|_| GatewayError::Timeout(route.timeout.as_secs()))??;
+    // Gemini lists `{"models": [{"name": "models/..."}]}`: read it as OpenAI's `data`.
+    let body = match route.spec.format {
+        WireFormat::Gemini => bytes::Bytes::from(
+            crate::providers::gemini::listing_from_gemini(&body).map_err(|e| {
+                GatewayError::Network(format!("invalid models listing from {}: {e}", route.name))
+            })?,
+        ),
+        _ => body,
+    };
     let parsed: Value = serde_json::from_slice(&body).map_err(|e| {
         GatewayError::Network(format!("invalid models listing from {}: {e}", route.name))
     })?;

@@ -8,6 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::admission::Permit;
 use super::codec::{self, ClientFormat, StreamTranslator};
 use crate::error::{ErrorContext, GatewayError, ProviderError};
+use crate::providers::bedrock::EventStreamFramer;
 use crate::providers::{self, catalog::WireFormat};
 use crate::sse::{self, SseFramer};
 use crate::upstream::Response;
@@ -26,6 +27,8 @@ pub struct SseRelay {
     translator: Option<StreamTranslator>,
     translated: Vec<Bytes>,
     _permit: Option<Permit>,
+    /// AWS event-stream framing (Bedrock) instead of SSE; see the binary-framing section below.
+    binary: Option<EventStreamFramer>,
 }
 
 impl SseRelay {
@@ -47,6 +50,7 @@ impl SseRelay {
             translator,
             translated: Vec::new(),
             _permit: None,
+            binary: None,
         }
     }
 
@@ -86,6 +90,9 @@ impl SseRelay {
                 return None;
             }
         };
+        if self.binary.is_some() {
+            return self.first_message_error(first);
+        }
         let data = sse::event_data(&first);
         let err = data.as_deref().and_then(|d| error_in_data(provider, d));
         if err.is_none() {
@@ -99,6 +106,11 @@ impl SseRelay {
         loop {
             if let Some(ev) = self.ready.pop_front() {
                 return Some(ev);
+            }
+            if let Some(framer) = &mut self.binary {
+                let raw = framer.next_message().ok().flatten()?;
+                self.emit(raw);
+                continue;
             }
             // A framing error is left for `next_event`, which reports it.
             let raw = self.framer.next_event().ok().flatten()?;
@@ -132,6 +144,9 @@ impl SseRelay {
 
     /// The next complete upstream event, an error that ends the stream, or `None` at its end.
     async fn next_raw(&mut self) -> Option<Result<Bytes, GatewayError>> {
+        if self.binary.is_some() {
+            return self.next_raw_message().await;
+        }
         loop {
             match self.framer.next_event() {
                 Ok(Some(ev)) => return Some(Ok(ev)),
@@ -168,6 +183,62 @@ impl SseRelay {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Binary framing: AWS event-stream (`application/vnd.amazon.eventstream`, Bedrock ConverseStream).
+// The relay hands whole messages (CRCs checked) to the translator instead of SSE events; the
+// SSE path above is untouched when `binary` is `None`.
+
+impl SseRelay {
+    /// Frames the upstream body as AWS event-stream messages instead of SSE events.
+    pub fn use_event_stream(&mut self) {
+        self.binary = Some(EventStreamFramer::new());
+    }
+
+    /// `first_event_error` for event streams: an exception message first is the provider's
+    /// error (still retryable); anything else is queued for the client.
+    fn first_message_error(&mut self, first: Bytes) -> Option<ProviderError> {
+        let err = providers::bedrock::frame_error(&first);
+        if err.is_none() {
+            self.emit(first);
+        }
+        err
+    }
+
+    /// `next_raw` for event streams: the next whole message, an error that ends the stream
+    /// (bad checksum, idle upstream), or `None` at the end (a partial message left at the end
+    /// is dropped; the translator reports the stream as cut short).
+    async fn next_raw_message(&mut self) -> Option<Result<Bytes, GatewayError>> {
+        loop {
+            let framer = self.binary.as_mut()?;
+            match framer.next_message() {
+                Ok(Some(frame)) => return Some(Ok(frame)),
+                Ok(None) => {}
+                Err(e) => {
+                    // The stream cannot be resynchronised after a bad frame.
+                    let _ = framer.take_rest();
+                    self.finished = true;
+                    return Some(Err(GatewayError::Network(e.to_string())));
+                }
+            }
+            if self.finished {
+                let _ = framer.take_rest();
+                return None;
+            }
+            match monoio::time::timeout(self.idle_timeout, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => framer.push(&chunk),
+                Ok(Ok(None)) => self.finished = true,
+                Ok(Err(e)) => return Some(Err(GatewayError::Network(e.to_string()))),
+                Err(_) => {
+                    return Some(Err(GatewayError::Network(format!(
+                        "stream idle for more than {} seconds",
+                        self.idle_timeout.as_secs()
+                    ))));
+                }
+            }
+        }
+    }
+}
+
 /// Extracts a provider error from an event's data, when it is `{"error": {...}}` (OpenAI) or
 /// `{"type": "error", "error": {...}}` (Anthropic).
 fn error_in_data(provider: WireFormat, data: &[u8]) -> Option<ProviderError> {
@@ -183,12 +254,14 @@ fn error_in_data(provider: WireFormat, data: &[u8]) -> Option<ProviderError> {
         .or_else(|| v.get("status_code"))
         .and_then(|s| s.as_u64())
         .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or_else(|| match (provider, e.get("type").and_then(|t| t.as_str())) {
-            // Anthropic names the status by type (overloaded_error is 529, rate_limit_error 429):
-            // keep it, so the retry policy classifies the error as the status would.
-            (WireFormat::Anthropic, Some(kind)) => crate::providers::anthropic::status_of(kind),
-            _ => 500,
-        });
+        .unwrap_or_else(
+            || match (provider, e.get("type").and_then(|t| t.as_str())) {
+                // Anthropic names the status by type (overloaded_error is 529, rate_limit_error 429):
+                // keep it, so the retry policy classifies the error as the status would.
+                (WireFormat::Anthropic, Some(kind)) => crate::providers::anthropic::status_of(kind),
+                _ => 500,
+            },
+        );
     Some(providers::parse_error(provider, status, data))
 }
 

@@ -1,8 +1,13 @@
 //! Providers: the table of known providers and one module per wire format.
 
 pub mod anthropic;
+pub mod azure;
+pub mod bedrock;
 pub mod catalog;
+pub mod cohere;
+pub mod gemini;
 pub mod openai;
+pub mod responses;
 pub mod unified;
 
 use crate::error::RequestType;
@@ -13,11 +18,38 @@ use catalog::WireFormat;
 pub fn operation_path(format: WireFormat, op: RequestType) -> Option<&'static str> {
     match format {
         WireFormat::OpenAi => Some(openai::operation_path(op)),
+        // Below `/openai/deployments/{deployment}` (see `azure::DeploymentPaths`).
+        WireFormat::Azure => match op {
+            RequestType::Responses | RequestType::ResponsesStream => None,
+            _ => Some(openai::operation_path(op)),
+        },
+        WireFormat::Cohere => match op {
+            RequestType::ChatCompletion | RequestType::ChatCompletionStream => {
+                Some(cohere::CHAT_PATH)
+            }
+            RequestType::Embedding => Some(cohere::EMBED_PATH),
+            // Translated through chat (see `Codec::upstream_op`).
+            RequestType::Responses | RequestType::ResponsesStream => Some(cohere::CHAT_PATH),
+            _ => None,
+        },
         WireFormat::Anthropic => match op {
             RequestType::ChatCompletion | RequestType::ChatCompletionStream => Some("/messages"),
             RequestType::ListModels => Some("/models"),
+            // Served by translating to a Messages request (see `providers::responses`).
+            RequestType::Responses | RequestType::ResponsesStream => Some("/messages"),
             _ => None,
         },
+        // Below `/model/{modelId}`: the model id is part of the path (see `bedrock::model_path`).
+        WireFormat::Bedrock => match op {
+            RequestType::ChatCompletion => Some(bedrock::CONVERSE_PATH),
+            RequestType::ChatCompletionStream => Some(bedrock::CONVERSE_STREAM_PATH),
+            // Translated through chat (see `Codec::upstream_op`).
+            RequestType::Responses => Some(bedrock::CONVERSE_PATH),
+            RequestType::ResponsesStream => Some(bedrock::CONVERSE_STREAM_PATH),
+            _ => None,
+        },
+        // The model is part of the path: `{model}` is filled per request (see `gemini`).
+        WireFormat::Gemini => gemini::operation_path(op),
         _ => None,
     }
 }
@@ -34,6 +66,10 @@ pub fn static_headers(format: WireFormat) -> &'static [(&'static str, &'static s
 pub fn parse_error(format: WireFormat, status: u16, body: &[u8]) -> crate::error::ProviderError {
     match format {
         WireFormat::Anthropic => anthropic::parse_error(status, body),
+        WireFormat::Bedrock => bedrock::parse_error(status, body),
+        WireFormat::Azure => azure::parse_error(status, body),
+        WireFormat::Cohere => cohere::parse_error(status, body),
+        WireFormat::Gemini => gemini::parse_error(status, body),
         _ => openai::parse_error(status, body),
     }
 }

@@ -14,6 +14,7 @@ pub fn operation_path(op: RequestType) -> &'static str {
         RequestType::TextCompletion | RequestType::TextCompletionStream => "/completions",
         RequestType::Embedding => "/embeddings",
         RequestType::ListModels => "/models",
+        RequestType::Responses | RequestType::ResponsesStream => "/responses",
     }
 }
 

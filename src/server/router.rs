@@ -110,6 +110,13 @@ enum InferenceRoute<'p> {
     Get,
 }
 
+/// `/cohere/v2/*`: Cohere's v2 API; bare model names mean the cohere provider.
+const COHERE_SDK: Dialect<'static> = Dialect {
+    default_provider: Some("cohere"),
+    deployment: None,
+    client: ClientFormat::Cohere,
+};
+
 /// Prefixes that serve the OpenAI-shaped API as a drop-in (Bifrost's integration routes): the
 /// OpenAI SDK's base URL, and the LiteLLM / LangChain / PydanticAI aliases.
 const OPENAI_PREFIXES: &[&str] = &["/openai", "/litellm", "/langchain", "/pydanticai"];
@@ -131,6 +138,21 @@ fn inference_route(path: &str) -> Option<InferenceRoute<'_>> {
             RequestType::ChatCompletion,
             Dialect::ANTHROPIC_SDK,
         ));
+    }
+    // Cohere's SDK posts to `{base_url}/v2/chat` and `/v2/embed`, so `/cohere` is the base to
+    // set (also under the LiteLLM / LangChain / PydanticAI prefixes).
+    let cohere = path.strip_prefix("/cohere").or_else(|| {
+        OPENAI_PREFIXES[1..]
+            .iter()
+            .find_map(|p| path.strip_prefix(p)?.strip_prefix("/cohere"))
+    });
+    if let Some(rest) = cohere {
+        let op = match rest {
+            "/v2/chat" => RequestType::ChatCompletion,
+            "/v2/embed" => RequestType::Embedding,
+            _ => return None,
+        };
+        return Some(InferenceRoute::Post(op, COHERE_SDK));
     }
     let rest = OPENAI_PREFIXES
         .iter()
@@ -343,6 +365,33 @@ mod tests {
             "/openai/bedrock/model/a/converse",
         ] {
             assert!(bedrock_path(p).is_none(), "{p}");
+        }
+    }
+
+    #[test]
+    fn cohere_paths() {
+        for (p, op) in [
+            ("/cohere/v2/chat", RequestType::ChatCompletion),
+            ("/cohere/v2/embed", RequestType::Embedding),
+            ("/litellm/cohere/v2/chat", RequestType::ChatCompletion),
+            ("/langchain/cohere/v2/embed", RequestType::Embedding),
+        ] {
+            match inference_route(p) {
+                Some(InferenceRoute::Post(got, d)) => {
+                    assert_eq!(got, op, "{p}");
+                    assert_eq!(d.client, ClientFormat::Cohere, "{p}");
+                    assert_eq!(d.default_provider, Some("cohere"), "{p}");
+                }
+                _ => panic!("{p} not routed"),
+            }
+        }
+        for p in [
+            "/cohere/v1/chat",
+            "/cohere/v2/rerank",
+            "/cohere",
+            "/openai/cohere/v2/chat",
+        ] {
+            assert!(inference_route(p).is_none(), "{p}");
         }
     }
 

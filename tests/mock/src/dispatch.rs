@@ -4,12 +4,13 @@
 use std::io;
 
 use crate::{
-    anthropic, control,
+    anthropic, bedrock, cohere, control,
     faults::{Action, Step, StepBody},
-    openai,
+    gemini, openai,
     record::{ConnGuard, Record, now_ms},
     request::{Head, Method},
     response::{Conn, ExtraHeaders},
+    responses,
     state::Shared,
 };
 
@@ -99,8 +100,20 @@ pub async fn dispatch(
         send_canned(conn, req, step).await?;
         return Ok(Outcome::Done);
     }
+    if let Some(route) = bedrock::route(req) {
+        return bedrock::handle(route, shared, conn, req, extra).await;
+    }
+    if responses::route(req) {
+        return responses::handle(shared, conn, req, extra).await;
+    }
     if let Some(route) = anthropic::route(req) {
         return anthropic::handle(route, shared, conn, req, extra).await;
+    }
+    if let Some(route) = cohere::route(req) {
+        return cohere::handle(route, shared, conn, req, extra).await;
+    }
+    if let Some(route) = gemini::route(req) {
+        return gemini::handle(route, shared, conn, req, extra).await;
     }
     match openai::route(req.method(), req.path) {
         Some(route) => openai::handle(route, shared, conn, req, extra).await,

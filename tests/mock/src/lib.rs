@@ -14,10 +14,13 @@
 //! `stream-hang`, `stream-cut`) or from the script queue (`POST /_mock/script`).
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod cli;
+pub mod cohere;
 pub mod control;
 pub mod dispatch;
 pub mod faults;
+pub mod gemini;
 pub mod harness;
 pub mod json_read;
 pub mod json_write;
@@ -25,5 +28,6 @@ pub mod openai;
 pub mod record;
 pub mod request;
 pub mod response;
+pub mod responses;
 pub mod server;
 pub mod state;

@@ -154,10 +154,15 @@ enum AuthFail {
 }
 
 fn check_auth(req: &Req<'_>) -> Option<AuthFail> {
-    let value = req.header("authorization").unwrap_or(b"").trim_ascii();
-    let token = match value.split_at_checked(7) {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case(b"bearer ") => token.trim_ascii(),
-        _ => return Some(AuthFail::Missing),
+    // Azure OpenAI (paths with `?api-version=`) takes the key in `api-key`, not Bearer.
+    let token = if req.target.contains("api-version=") {
+        req.header("api-key").unwrap_or(b"").trim_ascii()
+    } else {
+        let value = req.header("authorization").unwrap_or(b"").trim_ascii();
+        match value.split_at_checked(7) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case(b"bearer ") => token.trim_ascii(),
+            _ => return Some(AuthFail::Missing),
+        }
     };
     if token.is_empty() {
         Some(AuthFail::Missing)
