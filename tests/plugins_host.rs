@@ -4,12 +4,14 @@
 //!
 //! Needs `cargo` (the one running the tests) and a C compiler (`cc`, or `$CC`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+mod common;
 
 use bytes::Bytes;
+use common::plugins::{build_c, c_example, noop_path, scratch_dir, stamp_path};
 use ringway::error::ErrorContext;
 use ringway::plugins::{
     ChunkOutcome, Hook, HookChain, HttpPreOutcome, HttpRequestView, LlmRequestView, LoadedPlugin,
@@ -17,104 +19,6 @@ use ringway::plugins::{
 };
 use ringway::server::reply::{Reply, ReplyBody};
 use serde_json::{Value, json};
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the example plugins once (release, as the README says) and returns their paths.
-fn examples() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let out = Command::new(cargo)
-            .current_dir(workspace())
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "ringway-plugins-abi",
-                "--example",
-                "stamp",
-                "--example",
-                "noop",
-                "--message-format=json",
-            ])
-            .output()
-            .expect("run cargo build for the example plugins");
-        assert!(
-            out.status.success(),
-            "building the example plugins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut stamp = None;
-        let mut noop = None;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Ok(msg) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            if msg["reason"] != "compiler-artifact" {
-                continue;
-            }
-            let so = msg["filenames"]
-                .as_array()
-                .and_then(|f| {
-                    f.iter()
-                        .filter_map(Value::as_str)
-                        .find(|f| f.ends_with(".so"))
-                })
-                .map(PathBuf::from);
-            match msg["target"]["name"].as_str() {
-                Some("stamp") => stamp = so,
-                Some("noop") => noop = so,
-                _ => {}
-            }
-        }
-        (
-            stamp.expect("cargo reported libstamp.so"),
-            noop.expect("cargo reported libnoop.so"),
-        )
-    })
-}
-
-fn stamp_path() -> String {
-    examples().0.to_string_lossy().into_owned()
-}
-
-/// A private directory for this test process.
-fn scratch_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("ringway-plugins-host-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        d
-    })
-}
-
-/// Compiles a C file of `plugins-abi/examples/c` (or `source` text) into a shared library.
-fn build_c(name: &str, source: &Path, defines: &[&str]) -> String {
-    let out = scratch_dir().join(format!("lib{name}.so"));
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let res = Command::new(cc)
-        .args(["-shared", "-fPIC", "-O2", "-std=c11", "-I"])
-        .arg(workspace().join("plugins-abi/include"))
-        .args(defines)
-        .arg(source)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("a C compiler (cc) is needed for the C plugin tests");
-    assert!(
-        res.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    out.to_string_lossy().into_owned()
-}
-
-fn c_example(file: &str) -> PathBuf {
-    workspace().join("plugins-abi/examples/c").join(file)
-}
 
 fn chain_of(plugin: Arc<LoadedPlugin>, core: u32) -> Rc<HookChain> {
     let set = Arc::new(PluginSet::new(vec![SetEntry::new(
@@ -256,7 +160,7 @@ fn stamp_adds_its_header_and_short_circuits() {
     let plugin = LoadedPlugin::load(&stamp_path(), &stamp_config()).expect("stamp loads");
     assert_eq!(plugin.name(), "stamp");
     assert_eq!(plugin.abi_version(), (1, 0));
-    assert_eq!(plugin.source_path(), Some(examples().0.as_path()));
+    assert_eq!(plugin.source_path(), Some(Path::new(&stamp_path())));
     let chain = chain_of(plugin, 0);
 
     let s = serve(
@@ -470,7 +374,7 @@ fn one_instance_per_worker_thread() {
 
 #[test]
 fn reload_of_the_same_path_gets_a_fresh_library() {
-    let (stamp, noop) = examples();
+    let (stamp, noop) = (stamp_path(), noop_path());
     let path = scratch_dir().join("libreload.so");
     let path_s = path.to_string_lossy().into_owned();
     std::fs::copy(noop, &path).expect("copy noop");

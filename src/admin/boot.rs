@@ -20,6 +20,8 @@ use crate::store::hash::SectionHasher;
 use crate::store::sections::{self, AUTH};
 use crate::store::{SectionWrite, Store, StoreContents, StoreError, seed};
 
+use super::plugins;
+
 /// Where things are.
 #[derive(Debug, Clone)]
 pub struct BootOptions {
@@ -184,6 +186,14 @@ pub fn boot(opts: &BootOptions) -> Result<Booted, BootError> {
                 .into(),
         ));
     }
+    let hasher = match &store {
+        Some(s) => s.hasher().clone(),
+        None => SectionHasher::new(crate::store::random_16()?),
+    };
+    let rows = plugins::rows_of(contents.sections.get(&plugins::section()));
+    let (runtime, plugin_warnings) = plugins::PluginRuntime::boot(&rows, hasher);
+    warnings.extend(plugin_warnings);
+    let plugin_publisher = Arc::clone(runtime.publisher());
     let publisher = Arc::new(Publisher::new(Arc::new(table)));
     let core = AdminCore::new(
         store,
@@ -191,9 +201,10 @@ pub fn boot(opts: &BootOptions) -> Result<Booted, BootError> {
         Arc::clone(&publisher),
         opts.workers,
         AuthState::new(auth).map_err(auth_err)?,
+        runtime,
     );
-    let admin =
-        AdminHandle::spawn(core, publisher).map_err(|e| BootError::Thread(e.to_string()))?;
+    let admin = AdminHandle::spawn(core, publisher, plugin_publisher)
+        .map_err(|e| BootError::Thread(e.to_string()))?;
     Ok(Booted {
         admin,
         warnings,

@@ -17,6 +17,7 @@ pub mod channel;
 pub mod client_config;
 pub mod keys;
 pub mod openapi;
+pub mod plugins;
 pub mod providers;
 pub mod proxy_config;
 pub mod redact;
@@ -33,9 +34,11 @@ use bytes::Bytes;
 use crate::config::snapshot::Publisher;
 use crate::error::{ErrorContext, GatewayError};
 use crate::http::head::RequestHead;
+use crate::plugins::PluginSet;
 use crate::routing::table::RouteTable;
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
+use crate::store::hash::SectionHasher;
 use auth::{AuthState, Credentials};
 use channel::{ReplySender, reply_slot};
 use response::{AdminError, AdminReply};
@@ -45,6 +48,7 @@ use state::{AdminCore, Job};
 /// The workers' side of the admin thread.
 pub struct AdminHandle {
     publisher: Arc<Publisher<RouteTable>>,
+    plugins: Arc<Publisher<PluginSet>>,
     jobs: mpsc::Sender<(Job, ReplySender<AdminReply>)>,
 }
 
@@ -55,10 +59,12 @@ impl std::fmt::Debug for AdminHandle {
 }
 
 impl AdminHandle {
-    /// Starts the admin thread over `core`; `publisher` must be the one `core` publishes to.
+    /// Starts the admin thread over `core`; `publisher` and `plugins` must be the ones `core`
+    /// publishes to.
     pub fn spawn(
         mut core: AdminCore,
         publisher: Arc<Publisher<RouteTable>>,
+        plugins: Arc<Publisher<PluginSet>>,
     ) -> std::io::Result<Arc<Self>> {
         let (tx, rx) = mpsc::channel::<(Job, ReplySender<AdminReply>)>();
         std::thread::Builder::new()
@@ -75,6 +81,7 @@ impl AdminHandle {
             })?;
         Ok(Arc::new(Self {
             publisher,
+            plugins,
             jobs: tx,
         }))
     }
@@ -88,6 +95,9 @@ impl AdminHandle {
         if let serde_json::Value::Object(m) = doc {
             contents.sections = crate::store::sections::split(&m);
         }
+        let key = crate::store::random_16().map_err(|e| AdminError::Internal(e.to_string()))?;
+        let (runtime, _) = plugins::PluginRuntime::boot(&[], SectionHasher::new(key));
+        let plugin_publisher = Arc::clone(runtime.publisher());
         let publisher = Arc::new(Publisher::new(Arc::new(table)));
         let core = AdminCore::new(
             None,
@@ -95,13 +105,20 @@ impl AdminHandle {
             Arc::clone(&publisher),
             workers,
             AuthState::new(auth::AuthConfig::default())?,
+            runtime,
         );
-        Self::spawn(core, publisher).map_err(|e| AdminError::Internal(e.to_string()))
+        Self::spawn(core, publisher, plugin_publisher)
+            .map_err(|e| AdminError::Internal(e.to_string()))
     }
 
     /// The config publisher the workers read.
     pub fn publisher(&self) -> &Arc<Publisher<RouteTable>> {
         &self.publisher
+    }
+
+    /// The plugin-set publisher the workers read.
+    pub fn plugins(&self) -> &Arc<Publisher<PluginSet>> {
+        &self.plugins
     }
 
     /// Runs `job` on the admin thread and waits (without blocking the core) for its answer.

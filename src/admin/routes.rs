@@ -44,6 +44,16 @@ pub enum RouteId {
     IsAuthEnabled,
     /// `GET /api/openapi.json`
     OpenApi,
+    /// `GET /api/plugins`
+    ListPlugins,
+    /// `POST /api/plugins`
+    CreatePlugin,
+    /// `GET /api/plugins/{name}`
+    GetPlugin,
+    /// `PUT /api/plugins/{name}`
+    UpdatePlugin,
+    /// `DELETE /api/plugins/{name}`
+    DeletePlugin,
 }
 
 /// One route.
@@ -134,6 +144,11 @@ pub const ROUTES: &[Route] = &[
         RouteId::IsAuthEnabled,
     ),
     route(Method::Get, "/api/openapi.json", RouteId::OpenApi),
+    route(Method::Get, "/api/plugins", RouteId::ListPlugins),
+    route(Method::Post, "/api/plugins", RouteId::CreatePlugin),
+    route(Method::Get, "/api/plugins/{name}", RouteId::GetPlugin),
+    route(Method::Put, "/api/plugins/{name}", RouteId::UpdatePlugin),
+    route(Method::Delete, "/api/plugins/{name}", RouteId::DeletePlugin),
 ];
 
 /// Why no route matched.

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::auth::{AuthConfig, AuthState, Credentials};
 use super::response::{AdminError, AdminReply};
 use super::routes::RouteId;
-use super::{client_config, keys, openapi, providers, proxy_config, session};
+use super::{client_config, keys, openapi, plugins, providers, proxy_config, session};
 use crate::config::snapshot::Publisher;
 use crate::config::{self, GlobalProxyConfig, JsonPath, ProviderConfig, Section};
 use crate::routing::table::RouteTable;
@@ -53,6 +53,7 @@ pub struct AdminCore {
     workers: usize,
     auth: AuthState,
     restart_reasons: Vec<String>,
+    plugins: plugins::PluginRuntime,
 }
 
 impl AdminCore {
@@ -63,6 +64,7 @@ impl AdminCore {
         publisher: Arc<Publisher<RouteTable>>,
         workers: usize,
         auth: AuthState,
+        plugins: plugins::PluginRuntime,
     ) -> Self {
         Self {
             store,
@@ -71,6 +73,7 @@ impl AdminCore {
             workers,
             auth,
             restart_reasons: Vec::new(),
+            plugins,
         }
     }
 
@@ -101,6 +104,11 @@ impl AdminCore {
             RouteId::Logout => session::logout(self, job),
             RouteId::IsAuthEnabled => session::is_auth_enabled(self, job),
             RouteId::OpenApi => Ok(openapi::reply()),
+            RouteId::ListPlugins => plugins::list(self),
+            RouteId::CreatePlugin => plugins::create(self, job),
+            RouteId::GetPlugin => plugins::get(self, job),
+            RouteId::UpdatePlugin => plugins::update(self, job),
+            RouteId::DeletePlugin => plugins::delete(self, job),
         };
         result.unwrap_or_else(AdminReply::from)
     }
@@ -184,6 +192,26 @@ impl AdminCore {
                 self.restart_reasons.push(r.clone());
             }
         }
+    }
+
+    /// The running plugins and their load state.
+    pub fn plugins(&self) -> &plugins::PluginRuntime {
+        &self.plugins
+    }
+
+    /// The running plugins and their load state, for changes.
+    pub fn plugins_mut(&mut self) -> &mut plugins::PluginRuntime {
+        &mut self.plugins
+    }
+
+    /// Persists `writes` (when there is a store) and applies them to the in-memory copy,
+    /// without rebuilding the route table: for sections no route depends on (plugins).
+    pub fn persist(&mut self, writes: Vec<SectionWrite>) -> Result<(), AdminError> {
+        if let Some(store) = &self.store {
+            store.apply(&writes)?;
+        }
+        self.contents.apply(&writes);
+        Ok(())
     }
 
     /// Validates, compiles, persists and publishes the config with `writes` applied; on any

@@ -298,9 +298,46 @@ fn example_10_and_11_client() {
 }
 
 #[test]
+fn plugins_are_checked_and_built_ins_named() {
+    let l = example("12-");
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w
+                == "plugins[0] (semantic_cache): built-in plugin not implemented yet, ignored"),
+        "{:?}",
+        l.warnings
+    );
+    let l = example("15-");
+    assert!(
+        !l.warnings.iter().any(|w| w.starts_with("plugins")),
+        "a custom plugin is implemented: {:?}",
+        l.warnings
+    );
+    for (doc, path) in [
+        (json!({"plugins": {}}), "plugins"),
+        (json!({"plugins": [{"enabled": true}]}), "plugins[0].name"),
+        (
+            json!({"plugins": [{"name": "a"}, {"name": "a"}]}),
+            "plugins[1].name",
+        ),
+        (
+            json!({"plugins": [{"name": "a", "enabled": "yes"}]}),
+            "plugins[0].enabled",
+        ),
+        (
+            json!({"plugins": [{"name": "a", "placement": "first"}]}),
+            "plugins[0].placement",
+        ),
+    ] {
+        let e = load(doc).expect_err(path);
+        assert_eq!(e.path(), path, "{e}");
+    }
+}
+
+#[test]
 fn sections_not_implemented_are_named() {
     for (prefix, sections) in [
-        ("12-", &["plugins"][..]),
         ("16-", &["governance"][..]),
         ("20-", &["config_store", "logs_store", "vector_store"][..]),
     ] {

@@ -26,6 +26,10 @@ pub(crate) fn validate(config: &Config, w: &mut Warnings) -> Result<(), ConfigEr
         if known::TOP_LEVEL_SILENT.contains(&key.as_str()) {
             continue;
         }
+        if key == "plugins" {
+            plugins(&config.other[key], &root.key(key), w)?;
+            continue;
+        }
         let what = if known::TOP_LEVEL_SECTIONS.contains(&key.as_str()) {
             "not implemented yet, ignored"
         } else {
@@ -518,6 +522,70 @@ fn format_name(f: WireFormat) -> &'static str {
         WireFormat::Bedrock => "bedrock",
         WireFormat::Cohere => "cohere",
     }
+}
+
+/// `plugins[]`: each entry an object with a unique `name`; custom plugins (with a `path`) are
+/// loaded at start-up, built-in ones (no `path`) are not provided yet and say so.
+fn plugins(v: &serde_json::Value, path: &JsonPath, w: &mut Warnings) -> Result<(), ConfigError> {
+    let err = |p: &JsonPath, message: String| ConfigError::invalid(p, message);
+    let serde_json::Value::Array(items) = v else {
+        return Err(err(path, "expected an array of plugin entries".into()));
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = path.index(i);
+        let Some(name) = item.get("name").and_then(|n| n.as_str()) else {
+            return Err(err(&p.key("name"), "plugin name is required".into()));
+        };
+        if !seen.insert(name) {
+            return Err(err(
+                &p.key("name"),
+                format!("duplicate plugin name {name:?}"),
+            ));
+        }
+        for (field, ok) in [
+            (
+                "enabled",
+                item.get("enabled").is_none_or(|v| v.is_boolean()),
+            ),
+            (
+                "path",
+                item.get("path")
+                    .is_none_or(|v| v.is_string() || v.is_null()),
+            ),
+            (
+                "config",
+                item.get("config")
+                    .is_none_or(|v| v.is_object() || v.is_null()),
+            ),
+            (
+                "order",
+                item.get("order").is_none_or(|v| v.is_i64() || v.is_null()),
+            ),
+        ] {
+            if !ok {
+                return Err(ConfigError::type_error(&p.key(field), "wrong type"));
+            }
+        }
+        if let Some(placement) = item.get("placement").and_then(|v| v.as_str())
+            && crate::plugins::Placement::parse(placement).is_none()
+        {
+            return Err(err(
+                &p.key("placement"),
+                format!("expected pre_builtin, builtin or post_builtin, got {placement:?}"),
+            ));
+        }
+        let has_path = item
+            .get("path")
+            .and_then(|v| v.as_str())
+            .is_some_and(|s| !s.is_empty());
+        if !has_path {
+            w.push(format!(
+                "{p} ({name}): built-in plugin not implemented yet, ignored"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

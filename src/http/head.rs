@@ -44,6 +44,20 @@ impl Method {
             _ => Self::Other,
         }
     }
+
+    /// The method token (`OTHER` for tokens not mapped).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+            Self::Options => "OPTIONS",
+            Self::Other => "OTHER",
+        }
+    }
 }
 
 /// Limits applied while reading a request head.
@@ -143,6 +157,15 @@ impl Headers {
         self.iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
+    }
+
+    /// A header list with `pairs`, in order (a plugin's edited request headers).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut h = Headers::default();
+        for (n, v) in pairs {
+            h.push(n, v.as_bytes());
+        }
+        h
     }
 
     /// Appends a field (values that are not UTF-8 are converted lossily; obs-text is opaque).

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
+use crate::plugins::{ChainRun, LlmRequestView, PluginStream, PreLlmOutcome};
 use crate::providers::unified::ChatRequest;
 use crate::routing::keys::KeyPin;
 use crate::routing::table::{HeaderFilter, RouteTable};
@@ -200,6 +201,33 @@ pub fn resolve_model<'a>(
     Ok((provider, model))
 }
 
+/// Resolves the provider and model `fields` name into `ctx`.
+fn name_route(
+    ctx: &mut ErrorContext,
+    fields: &RequestFields,
+    dialect: Dialect<'_>,
+    table: &RouteTable,
+) -> Result<(), GatewayError> {
+    let named = fields.model.as_deref().unwrap_or("");
+    let (provider, model) = resolve_model(named, dialect, table)?;
+    ctx.provider = Some(provider.to_string());
+    ctx.model_requested = Some(model.to_string());
+    Ok(())
+}
+
+/// The reply for a stream a pre-LLM hook answered with: its events, written as one body.
+fn stream_reply(stream: PluginStream) -> Reply {
+    let mut body = Vec::with_capacity(stream.events.iter().map(Bytes::len).sum());
+    for ev in &stream.events {
+        body.extend_from_slice(ev);
+    }
+    Reply {
+        status: stream.status,
+        headers: stream.headers,
+        body: crate::server::reply::ReplyBody::Full(Bytes::from(body)),
+    }
+}
+
 /// The request-scoped inputs shared by the primary attempt and every fallback.
 pub struct Call<'a> {
     /// Operation (streaming or not).
@@ -233,10 +261,24 @@ pub async fn handle(
     dialect: Dialect<'_>,
     head: &RequestHead,
     body: Bytes,
+    mut hooks: Option<&mut ChainRun>,
 ) -> Reply {
     let started = Instant::now();
     let waited = Cell::new(Duration::ZERO);
-    let (reply, provider) = serve(worker, op, dialect, head, body, &waited).await;
+    let (mut reply, provider, ctx) = serve(
+        worker,
+        op,
+        dialect,
+        head,
+        body,
+        &waited,
+        hooks.as_deref_mut(),
+    )
+    .await;
+    if let Some(run) = hooks {
+        // Only plugins whose pre-LLM hook ran see the answer (a no-op otherwise).
+        run.post_llm(&ctx, &mut reply);
+    }
     // The gateway's own cost: everything but the time spent waiting on providers.
     let overhead = started.elapsed().saturating_sub(waited.get());
     worker.metrics.request(
@@ -254,18 +296,18 @@ async fn serve(
     head: &RequestHead,
     body: Bytes,
     waited: &Cell<Duration>,
-) -> (Reply, Option<String>) {
+    hooks: Option<&mut ChainRun>,
+) -> (Reply, Option<String>, ErrorContext) {
     let mut ctx = ErrorContext {
         request_type: Some(op.as_str()),
         ..ErrorContext::default()
     };
-    let fields = match json::read_fields(&body) {
+    let mut body = body;
+    let mut fields = match json::read_fields(&body) {
         Ok(f) => f,
         Err(e) => {
-            return (
-                error_reply(dialect.client, &GatewayError::Json(e), &ctx),
-                None,
-            );
+            let reply = error_reply(dialect.client, &GatewayError::Json(e), &ctx);
+            return (reply, None, ctx);
         }
     };
     let op = match (op, fields.stream) {
@@ -276,13 +318,52 @@ async fn serve(
     };
     ctx.request_type = Some(op.as_str());
     let table = worker.table();
-    let named = fields.model.as_deref().unwrap_or("");
-    let (provider, model) = match resolve_model(named, dialect, &table) {
-        Ok(pm) => pm,
-        Err(e) => return (error_reply(dialect.client, &e, &ctx), None),
-    };
-    ctx.provider = Some(provider.to_string());
-    ctx.model_requested = Some(model.to_string());
+    if let Err(e) = name_route(&mut ctx, &fields, dialect, &table) {
+        return (error_reply(dialect.client, &e, &ctx), None, ctx);
+    }
+    // The context goes back to the post-LLM hooks only when there are any (no clone otherwise).
+    let hooked = hooks.is_some();
+    if let Some(run) = hooks {
+        let provider = ctx.provider.as_deref().unwrap_or("");
+        let view = LlmRequestView {
+            request_type: op.as_str(),
+            provider,
+            model: ctx.model_requested.as_deref().unwrap_or(""),
+            stream: fields.stream,
+            headers: &head.headers,
+            body: &body,
+        };
+        let short = match run.pre_llm(&view) {
+            Ok(PreLlmOutcome::Continue { body: None }) => None,
+            Ok(PreLlmOutcome::Continue { body: Some(next) }) => {
+                // A plugin rewrote the request: read its fields (and its model) again.
+                let refreshed = json::read_fields(&next)
+                    .map_err(GatewayError::Json)
+                    .and_then(|f| {
+                        name_route(&mut ctx, &f, dialect, &table)?;
+                        Ok(f)
+                    });
+                match refreshed {
+                    Ok(f) => {
+                        fields = f;
+                        body = next;
+                        None
+                    }
+                    Err(e) => Some(error_reply(dialect.client, &e, &ctx)),
+                }
+            }
+            Ok(PreLlmOutcome::Respond(reply)) => Some(reply),
+            Ok(PreLlmOutcome::Reject(reject)) => Some(reject.reply(&ctx)),
+            Ok(PreLlmOutcome::Stream(stream)) => Some(stream_reply(stream)),
+            Err(e) => Some(e.reply(&ctx)),
+        };
+        if let Some(reply) = short {
+            let served_by = ctx.provider.clone();
+            return (reply, served_by, ctx);
+        }
+    }
+    let provider = ctx.provider.as_deref().unwrap_or("");
+    let model = ctx.model_requested.as_deref().unwrap_or("");
 
     let pin = head
         .header("x-bf-api-key-id")
@@ -311,7 +392,12 @@ async fn serve(
 
     let finish = |reply: Reply, served_by: &str| {
         waited.set(call.waited.get());
-        (reply, Some(served_by.to_string()))
+        let ctx = if hooked {
+            ctx.clone()
+        } else {
+            ErrorContext::default()
+        };
+        (reply, Some(served_by.to_string()), ctx)
     };
     let primary = match attempt::run(worker, &table, &call, provider, model, pin, &ctx).await {
         Ok(reply) => return finish(reply, provider),

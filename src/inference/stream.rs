@@ -8,6 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::admission::Permit;
 use super::codec::{self, ClientFormat, StreamTranslator};
 use crate::error::{ErrorContext, GatewayError, ProviderError};
+use crate::plugins::{ChainRun, ChunkOutcome};
 use crate::providers::bedrock::EventStreamFramer;
 use crate::providers::{self, catalog::WireFormat};
 use crate::sse::{self, SseFramer};
@@ -29,6 +30,10 @@ pub struct SseRelay {
     _permit: Option<Permit>,
     /// AWS event-stream framing (Bedrock) instead of SSE; see the binary-framing section below.
     binary: Option<EventStreamFramer>,
+    /// The request's plugin run: each event goes through the stream-chunk hooks on its way out.
+    hooks: Option<ChainRun>,
+    /// A stream hook ended the stream: nothing more is sent.
+    ended: bool,
 }
 
 impl SseRelay {
@@ -51,6 +56,38 @@ impl SseRelay {
             translated: Vec::new(),
             _permit: None,
             binary: None,
+            hooks: None,
+            ended: false,
+        }
+    }
+
+    /// Runs every event sent from now on (those already queued included) through `run`'s
+    /// stream-chunk hooks.
+    pub fn attach_hooks(&mut self, run: ChainRun) {
+        self.hooks = Some(run);
+    }
+
+    /// The next queued event, after the stream hooks (which may replace or drop it, or end
+    /// the stream with an error event).
+    fn pop_ready(&mut self) -> Option<Bytes> {
+        loop {
+            let ev = self.ready.pop_front()?;
+            let Some(run) = &mut self.hooks else {
+                return Some(ev);
+            };
+            match run.stream_chunk(&ev) {
+                ChunkOutcome::Send => return Some(ev),
+                ChunkOutcome::Replace(b) => return Some(b),
+                ChunkOutcome::Skip => continue,
+                ChunkOutcome::End(b) => {
+                    // Dropping the upstream response closes that connection: the provider
+                    // stops generating.
+                    self.ready.clear();
+                    self.finished = true;
+                    self.ended = true;
+                    return Some(b);
+                }
+            }
         }
     }
 
@@ -104,7 +141,10 @@ impl SseRelay {
     /// An event that is already complete, without waiting for the upstream (None if none).
     pub fn next_ready(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(ev) = self.ready.pop_front() {
+            if self.ended {
+                return None;
+            }
+            if let Some(ev) = self.pop_ready() {
                 return Some(ev);
             }
             if let Some(framer) = &mut self.binary {
@@ -121,7 +161,10 @@ impl SseRelay {
     /// The next event for the client (raw bytes, blank-line terminated), or `None` at the end.
     pub async fn next_event(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(ev) = self.ready.pop_front() {
+            if self.ended {
+                return None;
+            }
+            if let Some(ev) = self.pop_ready() {
                 return Some(ev);
             }
             if self.finished {

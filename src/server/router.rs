@@ -2,25 +2,94 @@
 
 use bytes::Bytes;
 
-use super::reply::Reply;
+use super::reply::{Reply, ReplyBody};
 use super::worker::Worker;
 use crate::error::{ErrorContext, GatewayError, RequestType};
-use crate::http::head::{Method, RequestHead};
+use crate::http::head::{Headers, Method, RequestHead};
 use crate::inference::codec::ClientFormat;
 use crate::inference::{self, Dialect};
+use crate::plugins::{ChainRun, HttpPreOutcome, HttpRequestView};
 use crate::providers::gemini::{self, GenaiOp, GenaiPath};
 
-/// Dispatches one request and returns its reply.
+/// Dispatches one request and returns its reply. Inference routes run through this core's
+/// plugin chain (HTTP transport hooks here, LLM hooks in `inference`); `/health`, `/metrics`
+/// and the management API do not.
 pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
+    let path = head.path.as_str();
+    let control =
+        path == "/health" || path == "/metrics" || path == "/api" || path.starts_with("/api/");
+    if !control {
+        let chain = worker.plugin_chain();
+        if !chain.is_empty() {
+            return with_plugins(worker, head, body, chain.start()).await;
+        }
+    }
+    dispatch(worker, head, body, None).await
+}
+
+/// Runs the HTTP transport hooks around [`dispatch`]; a streamed reply takes the run along
+/// for its per-event hooks.
+async fn with_plugins(
+    worker: &Worker,
+    head: &RequestHead,
+    body: Bytes,
+    mut run: ChainRun,
+) -> Reply {
+    let ctx = ErrorContext::default();
+    let query = head.query.as_deref().unwrap_or("");
+    let view = HttpRequestView {
+        method: head.method.as_str(),
+        path: &head.path,
+        query,
+        headers: &head.headers,
+        body: &body,
+    };
+    let (mut reply, edited_head, body) = match run.http_pre(&view) {
+        Ok(HttpPreOutcome::Continue(edits)) => {
+            let edited = edits.headers.map(|h| RequestHead {
+                headers: Headers::from_pairs(h.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+                ..head.clone()
+            });
+            let body = edits.body.unwrap_or(body);
+            let h = edited.as_ref().unwrap_or(head);
+            let reply = Box::pin(dispatch(worker, h, body.clone(), Some(&mut run))).await;
+            (reply, edited, body)
+        }
+        Ok(HttpPreOutcome::Respond(reply)) => (reply, None, body),
+        Ok(HttpPreOutcome::Reject(reject)) => (reject.reply(&ctx), None, body),
+        Err(e) => (e.reply(&ctx), None, body),
+    };
+    let h = edited_head.as_ref().unwrap_or(head);
+    let view = HttpRequestView {
+        method: h.method.as_str(),
+        path: &h.path,
+        query,
+        headers: &h.headers,
+        body: &body,
+    };
+    run.http_post(&view, &mut reply);
+    if let ReplyBody::Stream(relay) = &mut reply.body {
+        relay.attach_hooks(run);
+    }
+    reply
+}
+
+/// Serves one request with `hooks` (when plugins are loaded) for the inference path.
+async fn dispatch(
+    worker: &Worker,
+    head: &RequestHead,
+    body: Bytes,
+    hooks: Option<&mut ChainRun>,
+) -> Reply {
     let path = head.path.as_str();
     // Google GenAI SDK (`/genai/{v1beta,v1}/models...`): model and streaming named by the path.
     if let Some(genai) = gemini::parse_genai_path(path) {
-        return genai_route(worker, head, body, genai).await;
+        return genai_route(worker, head, body, genai, hooks).await;
     }
     // AWS SDKs (`/bedrock/model/{modelId}/converse[-stream]`): model and streaming named by the
     // path, the model id percent-encoded.
     if let Some((op, raw_id)) = bedrock_path(path) {
-        return bedrock_route(worker, head, body, op, raw_id).await;
+        return bedrock_route(worker, head, body, op, raw_id, hooks).await;
     }
     let op = match path {
         "/health" => {
@@ -57,7 +126,7 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
     };
     match (op, head.method) {
         (InferenceRoute::Post(op, dialect), Method::Post) => {
-            inference::handle(worker, op, dialect, head, body).await
+            inference::handle(worker, op, dialect, head, body, hooks).await
         }
         (InferenceRoute::Get, Method::Get) => {
             inference::models::list(worker, head.query.as_deref()).await
@@ -91,6 +160,7 @@ async fn bedrock_route(
     body: Bytes,
     op: RequestType,
     raw_id: &str,
+    hooks: Option<&mut ChainRun>,
 ) -> Reply {
     if !matches!(head.method, Method::Post) {
         return method_not_allowed(head.path.as_str());
@@ -101,7 +171,7 @@ async fn bedrock_route(
         deployment: Some(&id),
         client: ClientFormat::Bedrock,
     };
-    inference::handle(worker, op, dialect, head, body).await
+    inference::handle(worker, op, dialect, head, body, hooks).await
 }
 
 #[derive(Clone, Copy)]
@@ -203,6 +273,7 @@ async fn genai_route(
     head: &RequestHead,
     body: Bytes,
     genai: GenaiPath<'_>,
+    hooks: Option<&mut ChainRun>,
 ) -> Reply {
     let op = match (genai.op, head.method) {
         (GenaiOp::ListModels, Method::Get) => {
@@ -228,7 +299,7 @@ async fn genai_route(
         deployment: Some(&genai.model),
         client: ClientFormat::Gemini,
     };
-    inference::handle(worker, op, dialect, head, body).await
+    inference::handle(worker, op, dialect, head, body, hooks).await
 }
 
 /// `GET /genai/.../models`: the gemini provider's models (or `?provider=`'s, or every

@@ -13,6 +13,7 @@ use monoio::{FusionDriver, FusionRuntime, RuntimeBuilder};
 use super::{ReadyInfo, Shared};
 use crate::config::snapshot::{CoreView, Snapshot};
 use crate::inference::admission::Admission;
+use crate::plugins::{CorePlugins, HookChain, PluginSet};
 use crate::routing::table::RouteTable;
 use crate::telemetry::metrics::CoreMetrics;
 use crate::upstream::{Client, ClientOptions};
@@ -31,12 +32,22 @@ pub struct Worker {
     pub admission: Admission,
     /// This core's metric series.
     pub metrics: CoreMetrics,
+    /// This core's view of the published plugin set.
+    pub plugin_view: CoreView<PluginSet>,
+    /// This core's plugin instances (rebuilt when a new set is published).
+    pub plugins: CorePlugins,
 }
 
 impl Worker {
     /// The config snapshot to serve the next request with.
     pub fn table(&self) -> Snapshot<RouteTable> {
         self.view.current()
+    }
+
+    /// The hook chain to run the next request through: one relaxed load and one pointer
+    /// comparison when the plugin set did not change.
+    pub fn plugin_chain(&self) -> Rc<HookChain> {
+        self.plugins.chain_for(&self.plugin_view.current())
     }
 
     /// Counts a request as in flight (for the shutdown drain) until the guard drops, panics
@@ -117,6 +128,8 @@ async fn serve(
         index,
         view: CoreView::new(Arc::clone(&shared.publisher)),
         metrics: CoreMetrics::new(Arc::clone(&shared.metrics)),
+        plugin_view: CoreView::new(Arc::clone(shared.admin.plugins())),
+        plugins: CorePlugins::new(u32::try_from(index).unwrap_or(u32::MAX)),
         shared,
         client: Client::new(ClientOptions::default()),
         admission: Admission::new(),

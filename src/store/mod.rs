@@ -9,6 +9,7 @@
 //! previous state. Only the admin thread writes (workers never touch the store), and the
 //! environment is opened once per process.
 
+pub mod clock;
 pub mod hash;
 pub mod sections;
 pub mod seed;

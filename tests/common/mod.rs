@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod http;
+pub mod plugins;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
