@@ -27,6 +27,8 @@ for _var in ("NO_PROXY", "no_proxy"):
 # Keys ringway holds for each provider; the SDK's own key must never reach the mock.
 OPENAI_KEY = "sk-mock-openai"
 GROQ_KEY = "sk-mock-groq"
+ANTHROPIC_KEY = "sk-ant-mock"
+GEMINI_KEY = "gm-mock-key"
 # A client-side key that ringway must drop.
 CLIENT_KEY = "sk-client-never-forwarded"
 # Logs of the started binaries, shown in the summary when a test failed.
@@ -158,6 +160,16 @@ def gateway(mock: MockProvider, tmp_path_factory) -> Gateway:
                     "base_url": f"{mock.url}/openai/v1",
                     "default_request_timeout_in_seconds": GROQ_TIMEOUT_S,
                 },
+            },
+            # Anthropic's and Gemini's wire formats, both served by the same mock (it routes by
+            # path: `/v1/messages`, `/v1beta/models/{model}:{method}`).
+            "anthropic": {
+                "keys": [{"name": "mock", "value": ANTHROPIC_KEY, "models": ["*"], "weight": 1}],
+                "network_config": {"base_url": mock.url},
+            },
+            "gemini": {
+                "keys": [{"name": "mock", "value": GEMINI_KEY, "models": ["*"], "weight": 1}],
+                "network_config": {"base_url": mock.url},
             },
         }
     }

@@ -298,11 +298,19 @@ def test_embeddings_batch_and_dimensions(client):
 
 def test_models_list_ids_carry_the_provider(client):
     ids = [m.id for m in client.models.list()]
-    openai_ids = [i for i in ids if i.startswith("openai/")]
-    groq_ids = [i for i in ids if i.startswith("groq/")]
-    assert "openai/gpt-4o-mini" in openai_ids
-    assert len(openai_ids) == len(groq_ids) > 0
-    assert len(openai_ids) + len(groq_ids) == len(ids), ids
+    by_provider: dict[str, list[str]] = {}
+    for i in ids:
+        by_provider.setdefault(i.split("/", 1)[0], []).append(i)
+    # Every id names one of the configured providers (see conftest.py).
+    assert set(by_provider) <= {"openai", "groq", "anthropic", "gemini"}, ids
+    assert "openai/gpt-4o-mini" in by_provider["openai"]
+    assert len(by_provider["openai"]) == len(by_provider["groq"]) > 0
+    # Gemini's `models/...` names, read from its own list shape.
+    assert by_provider["gemini"] == [
+        "gemini/gemini-2.5-flash",
+        "gemini/gemini-2.0-flash",
+        "gemini/text-embedding-004",
+    ]
 
 
 # --- fallbacks and errors ---------------------------------------------------------------------
