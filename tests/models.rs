@@ -98,3 +98,29 @@ fn provider_query_filters() {
             .is_some_and(|m| !m.is_empty())
     );
 }
+
+#[test]
+fn anthropic_models_are_listed_with_its_version_header() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start(&json!({ "providers": {
+        "anthropic": { "keys": one_key("sk-ant-list"), "network_config": { "base_url": mock.url() } }
+    }}));
+    let r = gw.get("/v1/models?provider=anthropic");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = ids(&r.json());
+    assert!(!listed.is_empty(), "{}", r.text());
+    assert!(
+        listed.iter().all(|id| id.starts_with("anthropic/claude")),
+        "{listed:?}"
+    );
+    let seen = mock.requests();
+    let sent = seen
+        .iter()
+        .find(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/models")))
+        .expect("the listing went upstream");
+    assert_eq!(
+        common::recorded_headers(sent, "anthropic-version"),
+        ["2023-06-01"]
+    );
+    assert_eq!(common::recorded_headers(sent, "x-api-key"), ["sk-ant-list"]);
+}

@@ -57,7 +57,9 @@ pub fn is_auth_enabled(core: &AdminCore, job: &Job) -> Result<AdminReply, AdminE
         "is_auth_enabled": active,
         "has_valid_token": active && has_valid_token,
         "auth_type": if active { "password" } else { "none" },
-        "inference_auth_enforced": core.table().config.client.enforce_auth_on_inference,
+        // Inference routes do not check admin credentials yet (start-up warns when
+        // `enforce_auth_on_inference` asks for it): never claim they are protected.
+        "inference_auth_enforced": false,
     })))
 }
 

@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::providers::catalog::WireFormat;
-use crate::providers::openai;
 use crate::routing::table::ProviderRoute;
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
@@ -76,6 +75,8 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
     if let Some(h) = auth {
         headers.push(h);
     }
+    // Anthropic refuses a listing without `anthropic-version`, as it does any other request.
+    headers.extend_from_slice(crate::providers::static_headers(route.spec.format));
     for (n, v) in &route.extra_headers {
         headers.push((n.as_str(), v.as_str()));
     }
@@ -97,9 +98,9 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
             .await
             .map_err(|e| GatewayError::Network(e.to_string()))?;
         if !(200..300).contains(&status) {
-            return Err(GatewayError::Provider(Box::new(openai::parse_error(
-                status, &body,
-            ))));
+            return Err(GatewayError::Provider(Box::new(
+                crate::providers::parse_error(route.spec.format, status, &body),
+            )));
         }
         Ok(body)
     };
