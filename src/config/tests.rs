@@ -298,6 +298,49 @@ fn example_10_and_11_client() {
 }
 
 #[test]
+fn settings_not_applied_yet_are_named() {
+    let l = load(json!({
+        "client": {"allowed_origins": ["https://app.example"], "prometheus_labels": ["team"]},
+        "providers": {"openai": {
+            "keys": [{"value": "sk-1", "models": ["*"]}],
+            "network_config": {"insecure_skip_verify": true, "max_conns_per_host": 10}
+        }}
+    }))
+    .expect("loads");
+    for field in [
+        "client.allowed_origins",
+        "client.prometheus_labels",
+        "providers.openai.network_config.insecure_skip_verify",
+        "providers.openai.network_config.max_conns_per_host",
+    ] {
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("{field}: accepted but not applied yet"))),
+            "{field}: {:?}",
+            l.warnings
+        );
+    }
+    // Defaults say nothing.
+    let l = load(json!({"providers": {"openai": {"keys": [{"value": "sk-1", "models": ["*"]}]}}}))
+        .expect("loads");
+    assert!(
+        l.warnings.iter().all(|w| !w.contains("not applied")),
+        "{:?}",
+        l.warnings
+    );
+}
+
+#[test]
+fn the_repo_config_json_loads() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/config.json")).expect("read");
+    let l = parse_with_env(&bytes, &dummy_env).expect("the repo's config.json loads");
+    for p in ["openai", "anthropic"] {
+        assert!(l.config.providers.contains_key(p), "{p}");
+    }
+}
+
+#[test]
 fn plugins_are_checked_and_built_ins_named() {
     let l = example("12-");
     assert!(

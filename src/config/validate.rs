@@ -37,6 +37,7 @@ pub(crate) fn validate(config: &Config, w: &mut Warnings) -> Result<(), ConfigEr
         };
         w.push(format!("{}: {what}", root.key(key)));
     }
+    unapplied_client(&config.client, &root.key("client"), w);
     if config.client.enforce_auth_on_inference {
         w.push(format!(
             "{}: not implemented yet; inference routes are NOT authenticated",
@@ -85,6 +86,7 @@ fn provider(
         ));
     }
     network(&pc.network_config, &path.key("network_config"), w)?;
+    unapplied_network(pc, path, w);
     let cb = &pc.concurrency_and_buffer_size;
     if cb.buffer_size < cb.concurrency {
         return Err(ConfigError::invalid(
@@ -586,6 +588,100 @@ fn plugins(v: &serde_json::Value, path: &JsonPath, w: &mut Warnings) -> Result<(
         }
     }
     Ok(())
+}
+
+/// What a field that is read but not acted on yet is told (so it is never silently ignored).
+const NOT_APPLIED: &str = "accepted but not applied yet";
+
+/// `client` fields ringway parses but does not act on yet, when set away from their defaults.
+fn unapplied_client(c: &super::ClientConfig, path: &JsonPath, w: &mut Warnings) {
+    let d = super::ClientConfig::default();
+    let lists = [
+        (
+            "allowed_origins",
+            c.allowed_origins != d.allowed_origins,
+            "no CORS headers are sent",
+        ),
+        (
+            "allowed_headers",
+            !c.allowed_headers.is_empty(),
+            "no CORS headers are sent",
+        ),
+        (
+            "whitelisted_routes",
+            !c.whitelisted_routes.is_empty(),
+            "no route is restricted",
+        ),
+        (
+            "required_headers",
+            !c.required_headers.is_empty(),
+            "requests without them pass",
+        ),
+        (
+            "logging_headers",
+            !c.logging_headers.is_empty(),
+            "there is no request log yet",
+        ),
+        (
+            "prometheus_labels",
+            !c.prometheus_labels.is_empty(),
+            "metrics keep their labels",
+        ),
+        (
+            "disable_content_logging",
+            c.disable_content_logging,
+            "there is no request log yet",
+        ),
+    ];
+    for (field, set, effect) in lists {
+        if set {
+            w.push(format!("{}: {NOT_APPLIED} ({effect})", path.key(field)));
+        }
+    }
+}
+
+/// Provider connection settings ringway parses but does not act on yet.
+fn unapplied_network(pc: &ProviderConfig, path: &JsonPath, w: &mut Warnings) {
+    let n = &pc.network_config;
+    let d = NetworkConfig::default();
+    let np = path.key("network_config");
+    let fields = [
+        (
+            "ca_cert_pem",
+            n.ca_cert_pem.is_some(),
+            "the webpki roots verify the upstream",
+        ),
+        (
+            "insecure_skip_verify",
+            n.insecure_skip_verify,
+            "certificates are still verified",
+        ),
+        (
+            "max_conns_per_host",
+            n.max_conns_per_host != d.max_conns_per_host,
+            "pools are bounded per core by idle count only",
+        ),
+        (
+            "keep_alive_timeout_in_seconds",
+            n.keep_alive_timeout_in_seconds != d.keep_alive_timeout_in_seconds,
+            "idle upstream connections use the pool's own timeout",
+        ),
+    ];
+    for (field, set, effect) in fields {
+        if set {
+            w.push(format!("{}: {NOT_APPLIED} ({effect})", np.key(field)));
+        }
+    }
+    if pc
+        .proxy_config
+        .as_ref()
+        .is_some_and(|p| p.ca_cert_pem.is_some())
+    {
+        w.push(format!(
+            "{}: {NOT_APPLIED} (the proxy's TLS is verified with the webpki roots)",
+            path.key("proxy_config").key("ca_cert_pem")
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,11 @@ pub fn split(doc: &Map<String, Value>) -> BTreeMap<String, Value> {
             && let Value::Object(g) = &mut v
         {
             g.remove("auth_config");
+            if g.is_empty() {
+                // Only the admin credentials (a section of their own): nothing else to keep, and
+                // nothing to warn about as unimplemented.
+                continue;
+            }
         }
         out.insert(format!("{TOP_PREFIX}{key}"), v);
     }
