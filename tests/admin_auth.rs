@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::ffi::OsString;
-use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -233,20 +231,6 @@ fn auth_on_protects_the_api_and_not_inference() {
     );
 }
 
-fn start(app: &Path) -> Gateway {
-    let args: Vec<OsString> = vec![
-        "--app-dir".into(),
-        app.into(),
-        "--host".into(),
-        "127.0.0.1".into(),
-        "--port".into(),
-        "0".into(),
-        "--workers".into(),
-        "2".into(),
-    ];
-    Gateway::start_with_args(temp_dir("admin-auth-log"), &args, &[])
-}
-
 #[test]
 fn password_is_stored_hashed_and_changes_persist() {
     let mock = Mock::start(&[]);
@@ -256,7 +240,7 @@ fn password_is_stored_hashed_and_changes_persist() {
         json!({"is_enabled": true, "admin_username": "admin", "admin_password": "first-Pa55word"}),
     );
     std::fs::write(app.join("config.json"), cfg.to_string()).unwrap();
-    let mut gw = start(&app);
+    let mut gw = Gateway::start_app(&app);
     let first = basic("admin", "first-Pa55word");
     assert_eq!(
         call(
@@ -326,7 +310,7 @@ fn password_is_stored_hashed_and_changes_persist() {
     assert!(!has(b"first-Pa55word"), "plaintext password in the store");
 
     // config.json unchanged: the password changed through the API survives the restart.
-    let gw = start(&app);
+    let gw = Gateway::start_app(&app);
     assert_eq!(
         call(
             &gw,

@@ -6,39 +6,11 @@
 
 mod common;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::http::{Resp, request};
-use common::{Gateway, Mock, chat, recorded_auth, temp_dir};
+use common::{Gateway, Mock, api, chat, recorded_auth, temp_dir};
 use serde_json::{Value, json};
-
-fn api(gw: &Gateway, method: &str, path: &str, body: Option<&Value>) -> Resp {
-    let b = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    request(
-        gw.addr,
-        method,
-        path,
-        &[("content-type", "application/json")],
-        &b,
-    )
-}
-
-/// Starts ringway on `app` (which outlives the gateway: only the log dir is removed on drop).
-fn start(app: &Path) -> Gateway {
-    let args: Vec<OsString> = vec![
-        "--app-dir".into(),
-        app.into(),
-        "--host".into(),
-        "127.0.0.1".into(),
-        "--port".into(),
-        "0".into(),
-        "--workers".into(),
-        "2".into(),
-    ];
-    Gateway::start_with_args(temp_dir("admin-store-log"), &args, &[])
-}
 
 fn stop(mut gw: Gateway) {
     assert!(
@@ -95,7 +67,7 @@ fn admin_writes_survive_a_restart() {
             "groq": provider(&mock, "gsk-file-groq-000000")
         }}),
     );
-    let gw = start(&app.0);
+    let gw = Gateway::start_app(&app.0);
     assert!(
         gw.logs()
             .contains("seeded from config.json: providers/groq, providers/openai"),
@@ -148,7 +120,7 @@ fn admin_writes_survive_a_restart() {
     stop(gw);
 
     // Same config.json: every admin write is still there, the deletion included.
-    let gw = start(&app.0);
+    let gw = Gateway::start_app(&app.0);
     assert_eq!(api(&gw, "GET", "/api/providers", None).json(), before);
     assert_eq!(api(&gw, "GET", "/api/providers/groq", None).status, 404);
     assert_eq!(
@@ -171,7 +143,7 @@ fn admin_writes_survive_a_restart() {
 
     // No config.json at all: the store alone is served.
     std::fs::remove_file(app.0.join("config.json")).unwrap();
-    let gw = start(&app.0);
+    let gw = Gateway::start_app(&app.0);
     assert_eq!(api(&gw, "GET", "/api/providers", None).json(), before);
     assert_eq!(
         auth_for(&gw, &mock, "openai/gpt-4o"),
@@ -193,7 +165,7 @@ fn a_changed_config_json_section_reseeds_only_that_section() {
         "config_store": {"enabled": true, "type": "sqlite", "config": {"path": "./config.db"}}
     });
     write_config(&app.0, &cfg);
-    let gw = start(&app.0);
+    let gw = Gateway::start_app(&app.0);
     assert!(gw.logs().contains("embedded LMDB"), "{}", gw.logs());
     let hash_before = api(&gw, "GET", "/api/providers/groq", None).json()["config_hash"].clone();
     // Admin edits to openai and groq.
@@ -216,7 +188,7 @@ fn a_changed_config_json_section_reseeds_only_that_section() {
     cfg["providers"]["groq"] = provider(&mock, "gsk-file-groq-NEW-999");
     cfg["providers"].as_object_mut().unwrap().remove("mistral");
     write_config(&app.0, &cfg);
-    let gw = start(&app.0);
+    let gw = Gateway::start_app(&app.0);
     let logs = gw.logs();
     assert!(
         logs.contains("seeded from config.json: providers/groq"),

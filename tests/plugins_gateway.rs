@@ -8,27 +8,14 @@
 
 mod common;
 
-use std::ffi::OsString;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::http::{Resp, request};
+use common::http::request;
 use common::plugins::{build_c, c_example, stamp_path};
-use common::{Gateway, Mock, chat, temp_dir};
+use common::{Gateway, Mock, api, chat, temp_dir};
 use serde_json::{Value, json};
-
-fn api(gw: &Gateway, method: &str, path: &str, body: Option<&Value>) -> Resp {
-    let b = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    request(
-        gw.addr,
-        method,
-        path,
-        &[("content-type", "application/json")],
-        &b,
-    )
-}
 
 fn mock_config(mock: &Mock) -> Value {
     json!({
@@ -37,21 +24,6 @@ fn mock_config(mock: &Mock) -> Value {
             "network_config": {"base_url": mock.url()}
         }}
     })
-}
-
-/// Starts ringway on `app` (kept across restarts; only the log dir is removed on drop).
-fn start(app: &Path) -> Gateway {
-    let args: Vec<OsString> = vec![
-        "--app-dir".into(),
-        app.into(),
-        "--host".into(),
-        "127.0.0.1".into(),
-        "--port".into(),
-        "0".into(),
-        "--workers".into(),
-        "2".into(),
-    ];
-    Gateway::start_with_args(temp_dir("plugins-gw-log"), &args, &[])
 }
 
 fn stamp_body(value: &str) -> Value {
@@ -94,7 +66,7 @@ fn stamp_managed_live_through_the_api() {
         serde_json::to_vec(&mock_config(&mock)).unwrap(),
     )
     .unwrap();
-    let gw = start(&app);
+    let gw = Gateway::start_app(&app);
 
     // Nothing loaded: no header.
     assert!(stamped(&gw, 4).iter().all(Option::is_none));
@@ -227,7 +199,7 @@ fn stamp_managed_live_through_the_api() {
     assert_eq!(r.status, 200, "{}", r.text());
     let mut gw = gw;
     assert!(gw.terminate(Duration::from_secs(10)).is_some());
-    let gw = start(&app);
+    let gw = Gateway::start_app(&app);
     let all = stamped(&gw, 8);
     assert!(
         all.iter().all(|h| h.as_deref() == Some("v2")),

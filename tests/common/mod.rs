@@ -260,6 +260,22 @@ impl Gateway {
         }
     }
 
+    /// Starts ringway (2 workers) on the app dir `app`, which outlives it: only the log dir is
+    /// removed on drop, so a restart on the same `app` finds the store.
+    pub fn start_app(app: &Path) -> Self {
+        let args: Vec<std::ffi::OsString> = vec![
+            "--app-dir".into(),
+            app.into(),
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            "0".into(),
+            "--workers".into(),
+            "2".into(),
+        ];
+        Self::start_with_args(temp_dir("app-log"), &args, &[])
+    }
+
     /// A keep-alive client connection to the gateway.
     pub fn conn(&self) -> Conn {
         Conn::connect(self.addr)
@@ -423,4 +439,16 @@ pub fn run_ringway(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> std::proc
         let _ = s.read_to_end(&mut out.stderr);
     }
     out
+}
+
+/// One JSON request (a management API call) on a fresh connection.
+pub fn api(gw: &Gateway, method: &str, path: &str, body: Option<&Value>) -> Resp {
+    let b = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    http::request(
+        gw.addr,
+        method,
+        path,
+        &[("content-type", "application/json")],
+        &b,
+    )
 }
