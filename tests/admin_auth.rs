@@ -1,6 +1,7 @@
 //! Admin auth: off by default; with `governance.auth_config` on, `/api/*` needs Basic credentials
-//! or a session token (except login and is-auth-enabled), inference routes do not; the password
-//! is stored hashed and can be changed through `PUT /api/config`.
+//! or a session token (except login and is-auth-enabled), and so do inference routes unless
+//! `disable_auth_on_inference`; the password is stored hashed and can be changed through
+//! `PUT /api/config`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -65,12 +66,13 @@ fn auth_off_leaves_the_api_open() {
 }
 
 #[test]
-fn auth_on_protects_the_api_and_not_inference() {
+fn auth_on_protects_the_api_and_not_inference_when_disabled_there() {
     let mock = Mock::start(&[]);
     let gw = Gateway::start_with(
         &config(
             &mock,
-            json!({"is_enabled": true, "admin_username": "admin", "admin_password": "env.RINGWAY_TEST_ADMIN_PW"}),
+            json!({"is_enabled": true, "admin_username": "admin",
+                   "admin_password": "env.RINGWAY_TEST_ADMIN_PW", "disable_auth_on_inference": true}),
         ),
         Start {
             env: vec![("RINGWAY_TEST_ADMIN_PW", "correct horse".into())],
@@ -126,7 +128,7 @@ fn auth_on_protects_the_api_and_not_inference() {
         .status,
         200
     );
-    // Inference is not affected.
+    // Inference is not affected (`disable_auth_on_inference`).
     assert_eq!(
         gw.post("/v1/chat/completions", &chat("openai/gpt-4o", "hi"))
             .status,
@@ -225,6 +227,111 @@ fn auth_on_protects_the_api_and_not_inference() {
         .status,
         401
     );
+    assert!(
+        !gw.logs().contains("correct horse"),
+        "the password reached the log"
+    );
+}
+
+#[test]
+fn auth_on_protects_inference_by_default() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start_with(
+        &config(
+            &mock,
+            json!({"is_enabled": true, "admin_username": "admin", "admin_password": "env.RINGWAY_TEST_ADMIN_PW"}),
+        ),
+        Start {
+            env: vec![("RINGWAY_TEST_ADMIN_PW", "correct horse".into())],
+            ..Start::default()
+        },
+    );
+    let body = chat("openai/gpt-4o", "hi");
+    let status =
+        |headers: &[(&str, &str)]| gw.post_with("/v1/chat/completions", &body, headers).status;
+    // No credentials, a provider key instead of them, wrong ones: Bifrost's 401, nothing sent
+    // upstream.
+    let refused = gw.post("/v1/chat/completions", &body);
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert_eq!(refused.json()["status_code"], 401);
+    assert_eq!(refused.json()["is_bifrost_error"], false);
+    assert_eq!(
+        status(&[("authorization", "Bearer sk-some-openai-key")]),
+        401
+    );
+    assert_eq!(status(&[("authorization", &basic("admin", "wrong"))]), 401);
+    // Every inference route is covered, drop-in prefixes and model listing included.
+    for (method, path) in [
+        ("POST", "/openai/v1/chat/completions"),
+        ("POST", "/anthropic/v1/messages"),
+        ("GET", "/v1/models"),
+        ("POST", "/genai/v1beta/models/gemini-pro:generateContent"),
+    ] {
+        let r = call(&gw, method, path, Some(&json!({})), &[]);
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text());
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "a refused request reached the upstream"
+    );
+    // Health stays open.
+    assert_eq!(call(&gw, "GET", "/health", None, &[]).status, 200);
+
+    // Basic credentials, and the same base64 text as a Bearer key (what an SDK sends).
+    let good = basic("admin", "correct horse");
+    assert_eq!(status(&[("authorization", &good)]), 200);
+    assert_eq!(status(&[("authorization", &good)]), 200, "cached verdict");
+    let sdk_key = good.replacen("Basic", "Bearer", 1);
+    assert_eq!(status(&[("authorization", &sdk_key)]), 200);
+
+    // A session token works until logout, on every connection.
+    let login = call(
+        &gw,
+        "POST",
+        "/api/session/login",
+        Some(&json!({"username": "admin", "password": "correct horse"})),
+        &[],
+    );
+    let token = login.json()["token"].as_str().unwrap().to_string();
+    let bearer = format!("Bearer {token}");
+    for _ in 0..4 {
+        assert_eq!(status(&[("authorization", &bearer)]), 200);
+    }
+    let cookie = format!("token={token}");
+    assert_eq!(status(&[("cookie", &cookie)]), 200);
+    let s = call(&gw, "GET", "/api/session/is-auth-enabled", None, &[]).json();
+    assert_eq!(s["inference_auth_enforced"], true);
+    let out = call(
+        &gw,
+        "POST",
+        "/api/session/logout",
+        None,
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(out.status, 200);
+    for _ in 0..4 {
+        assert_eq!(
+            status(&[("authorization", &bearer)]),
+            401,
+            "a logged-out token still reaches inference"
+        );
+    }
+
+    // Turning the inference check off through PUT /api/config applies at once.
+    let put = call(
+        &gw,
+        "PUT",
+        "/api/config",
+        Some(
+            &json!({"auth_config": {"is_enabled": true, "admin_username": "admin",
+                     "admin_password": "<redacted>", "disable_auth_on_inference": true}}),
+        ),
+        &[("authorization", &good)],
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    for _ in 0..4 {
+        assert_eq!(gw.post("/v1/chat/completions", &body).status, 200);
+    }
     assert!(
         !gw.logs().contains("correct horse"),
         "the password reached the log"

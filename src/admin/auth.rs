@@ -5,8 +5,15 @@
 //! session token (`Authorization: Bearer`, or the `token` cookie Bifrost's dashboard uses).
 //! Sessions live in memory only: a restart logs everyone out. Everything here runs on the admin
 //! thread, never on a worker (an argon2 verification takes tens of milliseconds).
+//!
+//! As in Bifrost, enabled credentials protect the inference routes too unless
+//! `disable_auth_on_inference` is set. The workers learn whether they must check through one
+//! shared word ([`InferenceGate`]): 0 when inference is open, otherwise an epoch that changes
+//! whenever a credential they may have cached stops being valid (new credentials, a logout).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
@@ -90,7 +97,7 @@ pub struct AuthConfig {
     pub username: EnvVar,
     /// Admin password.
     pub password: Password,
-    /// Deprecated in Bifrost and ignored; kept so it reads back as written.
+    /// Inference routes stay open even when `/api/*` is protected.
     pub disable_auth_on_inference: bool,
 }
 
@@ -201,6 +208,11 @@ impl AuthConfig {
         self.is_enabled && !self.username.value().is_empty() && self.password.is_set()
     }
 
+    /// Whether inference routes need the same credentials (Bifrost's default once auth is on).
+    pub fn protects_inference(&self) -> bool {
+        self.is_active() && !self.disable_auth_on_inference
+    }
+
     /// The store's form: user name as written, password hashed or as a reference.
     pub fn to_stored(&self) -> Value {
         json!({
@@ -268,9 +280,11 @@ impl Credentials {
             .filter(|t| !t.is_empty())
     }
 
-    /// Basic `user:password`, decoded.
+    /// `user:password` from `Basic`, or from a `Bearer` token holding the same base64 text
+    /// (Bifrost accepts that form so SDKs, which only send Bearer keys, can authenticate).
     fn basic(&self) -> Option<(String, String)> {
-        let b64 = strip_scheme(self.authorization.as_deref()?, "basic")?;
+        let header = self.authorization.as_deref()?;
+        let b64 = strip_scheme(header, "basic").or_else(|| strip_scheme(header, "bearer"))?;
         let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (u, p) = text.split_once(':')?;
@@ -283,6 +297,18 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     s.eq_ignore_ascii_case(scheme).then(|| rest.trim())
 }
 
+/// What the workers read to know whether inference requests need credentials: 0 when they do
+/// not, otherwise the epoch their cached verdicts must carry.
+#[derive(Debug, Clone, Default)]
+pub struct InferenceGate(Arc<AtomicU64>);
+
+impl InferenceGate {
+    /// The current word (one relaxed load).
+    pub fn load(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Credentials, sessions, and Basic credentials already verified.
 pub struct AuthState {
     config: AuthConfig,
@@ -290,6 +316,8 @@ pub struct AuthState {
     /// Keyed hashes of Basic headers that verified, so argon2 runs once per credential.
     verified: HashSet<[u8; 32]>,
     cache_key: [u8; 32],
+    gate: InferenceGate,
+    epoch: u64,
 }
 
 impl AuthState {
@@ -300,12 +328,32 @@ impl AuthState {
             let r = crate::store::random_16().map_err(|e| AdminError::Internal(e.to_string()))?;
             half.copy_from_slice(&r);
         }
-        Ok(Self {
+        let mut state = Self {
             config,
             sessions: HashMap::new(),
             verified: HashSet::new(),
             cache_key,
-        })
+            gate: InferenceGate::default(),
+            epoch: 0,
+        };
+        state.publish_gate();
+        Ok(state)
+    }
+
+    /// The word the workers read before serving inference.
+    pub fn gate(&self) -> InferenceGate {
+        self.gate.clone()
+    }
+
+    /// Moves the gate to a new epoch, so every verdict a worker cached is checked again.
+    fn publish_gate(&mut self) {
+        self.epoch += 1;
+        let word = if self.config.protects_inference() {
+            self.epoch
+        } else {
+            0
+        };
+        self.gate.0.store(word, Ordering::Relaxed);
     }
 
     /// The credentials.
@@ -323,6 +371,7 @@ impl AuthState {
         }
         self.verified.clear();
         self.config = config;
+        self.publish_gate();
     }
 
     /// Lets the request through, or says why not.
@@ -389,7 +438,9 @@ impl AuthState {
 
     /// Ends a session (unknown tokens are ignored).
     pub fn close_session(&mut self, token: &str) {
-        self.sessions.remove(token);
+        if self.sessions.remove(token).is_some() {
+            self.publish_gate();
+        }
     }
 
     /// Whether `token` is a live session.
@@ -484,6 +535,42 @@ mod tests {
         assert!(!back.password.verify("s3cret!"));
         assert_eq!(back.to_response()["admin_password"], "<redacted>");
         assert!(!format!("{:?}", back.password).contains("argon2id$"));
+    }
+
+    #[test]
+    fn inference_gate_follows_config_and_logouts() {
+        let input = AuthInput::decode(
+            &json!({"is_enabled": true, "admin_username": "admin", "admin_password": "env.ADMIN_PW"}),
+            &JsonPath::root(),
+        )
+        .expect("decode");
+        let cfg = AuthConfig::from_input(&input, &env).expect("config");
+        let mut st = AuthState::new(cfg.clone()).expect("state");
+        let gate = st.gate();
+        let first = gate.load();
+        assert_ne!(first, 0, "enabled credentials protect inference by default");
+        // Bearer carrying base64(user:pass), as SDKs send it.
+        let sdk = Credentials {
+            authorization: basic("admin", "from-env-pw")
+                .authorization
+                .map(|a| a.replacen("Basic", "Bearer", 1)),
+            cookie_token: None,
+        };
+        assert!(st.check(&sdk).is_ok());
+        let t = st.open_session().expect("token");
+        assert_eq!(gate.load(), first, "a login revokes nothing");
+        st.close_session(&t);
+        let second = gate.load();
+        assert!(second != first && second != 0, "a logout moves the epoch");
+        st.close_session("not-a-session");
+        assert_eq!(gate.load(), second);
+        st.set_config(AuthConfig {
+            disable_auth_on_inference: true,
+            ..cfg
+        });
+        assert_eq!(gate.load(), 0, "disable_auth_on_inference opens inference");
+        st.set_config(AuthConfig::default());
+        assert_eq!(gate.load(), 0);
     }
 
     #[test]

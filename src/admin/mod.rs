@@ -39,7 +39,7 @@ use crate::routing::table::RouteTable;
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
 use crate::store::hash::SectionHasher;
-use auth::{AuthState, Credentials};
+use auth::{AuthState, Credentials, InferenceGate};
 use channel::{ReplySender, reply_slot};
 use response::{AdminError, AdminReply};
 use routes::Miss;
@@ -49,6 +49,7 @@ use state::{AdminCore, Job};
 pub struct AdminHandle {
     publisher: Arc<Publisher<RouteTable>>,
     plugins: Arc<Publisher<PluginSet>>,
+    gate: InferenceGate,
     jobs: mpsc::Sender<(Job, ReplySender<AdminReply>)>,
 }
 
@@ -67,6 +68,7 @@ impl AdminHandle {
         plugins: Arc<Publisher<PluginSet>>,
     ) -> std::io::Result<Arc<Self>> {
         let (tx, rx) = mpsc::channel::<(Job, ReplySender<AdminReply>)>();
+        let gate = core.auth().gate();
         std::thread::Builder::new()
             .name("ringway-admin".into())
             .spawn(move || {
@@ -82,6 +84,7 @@ impl AdminHandle {
         Ok(Arc::new(Self {
             publisher,
             plugins,
+            gate,
             jobs: tx,
         }))
     }
@@ -121,6 +124,31 @@ impl AdminHandle {
         &self.plugins
     }
 
+    /// 0 when inference routes are open; otherwise the epoch of the admin credentials.
+    pub fn inference_gate(&self) -> u64 {
+        self.gate.load()
+    }
+
+    /// Asks the admin thread whether `creds` may use the inference routes: `Ok` or the 401
+    /// reply to send.
+    pub async fn check_inference(&self, creds: Credentials) -> Result<(), AdminReply> {
+        let job = Job {
+            route: routes::RouteId::InferenceAuth,
+            public: false,
+            params: Vec::new(),
+            query: None,
+            body: Bytes::new(),
+            creds,
+            https: false,
+        };
+        let reply = self.call(job).await;
+        if reply.status == 200 {
+            Ok(())
+        } else {
+            Err(reply)
+        }
+    }
+
     /// Runs `job` on the admin thread and waits (without blocking the core) for its answer.
     pub async fn call(&self, job: Job) -> AdminReply {
         let (tx, rx) = reply_slot();
@@ -158,15 +186,20 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
         params,
         query: head.query.clone(),
         body,
-        creds: Credentials {
-            authorization: head.header("authorization").map(str::to_string),
-            cookie_token: cookie(head, "token"),
-        },
+        creds: credentials(head),
         https: head
             .header("x-forwarded-proto")
             .is_some_and(|p| p.eq_ignore_ascii_case("https")),
     };
     worker.shared.admin.call(job).await.into_reply()
+}
+
+/// The admin credentials a request carries (`Authorization`, the `token` cookie).
+pub fn credentials(head: &RequestHead) -> Credentials {
+    Credentials {
+        authorization: head.header("authorization").map(str::to_string),
+        cookie_token: cookie(head, "token"),
+    }
 }
 
 /// The value of cookie `name`, if sent.

@@ -54,6 +54,8 @@ pub enum RouteId {
     UpdatePlugin,
     /// `DELETE /api/plugins/{name}`
     DeletePlugin,
+    /// Not a route: a worker asking whether an inference request's credentials are valid.
+    InferenceAuth,
 }
 
 /// One route.

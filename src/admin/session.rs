@@ -57,9 +57,8 @@ pub fn is_auth_enabled(core: &AdminCore, job: &Job) -> Result<AdminReply, AdminE
         "is_auth_enabled": active,
         "has_valid_token": active && has_valid_token,
         "auth_type": if active { "password" } else { "none" },
-        // Inference routes do not check admin credentials yet (start-up warns when
-        // `enforce_auth_on_inference` asks for it): never claim they are protected.
-        "inference_auth_enforced": false,
+        // The same credentials guard inference unless `disable_auth_on_inference`.
+        "inference_auth_enforced": core.auth().config().protects_inference(),
     })))
 }
 

@@ -40,7 +40,8 @@ pub(crate) fn validate(config: &Config, w: &mut Warnings) -> Result<(), ConfigEr
     unapplied_client(&config.client, &root.key("client"), w);
     if config.client.enforce_auth_on_inference {
         w.push(format!(
-            "{}: not implemented yet; inference routes are NOT authenticated",
+            "{}: not implemented yet (virtual keys are not built): no virtual key is required; \
+             only governance.auth_config credentials can protect inference routes",
             root.key("client").key("enforce_auth_on_inference")
         ));
     }

@@ -6,6 +6,7 @@
 
 pub mod conn;
 pub mod guard;
+pub mod inference_auth;
 pub mod reply;
 pub mod router;
 pub mod worker;

@@ -11,14 +11,18 @@ use crate::inference::{self, Dialect};
 use crate::plugins::{ChainRun, HttpPreOutcome, HttpRequestView};
 use crate::providers::gemini::{self, GenaiOp, GenaiPath};
 
-/// Dispatches one request and returns its reply. Inference routes run through this core's
-/// plugin chain (HTTP transport hooks here, LLM hooks in `inference`); `/health`, `/metrics`
-/// and the management API do not.
+/// Dispatches one request and returns its reply. Inference routes check the admin credentials
+/// when those protect inference, then run through this core's plugin chain (HTTP transport
+/// hooks here, LLM hooks in `inference`); `/health`, `/metrics` and the management API (which
+/// checks its own credentials) do neither.
 pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
     let path = head.path.as_str();
     let control =
         path == "/health" || path == "/metrics" || path == "/api" || path.starts_with("/api/");
     if !control {
+        if let Err(refused) = super::inference_auth::authorize(worker, head).await {
+            return refused;
+        }
         let chain = worker.plugin_chain();
         if !chain.is_empty() {
             return with_plugins(worker, head, body, chain.start()).await;

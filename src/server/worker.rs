@@ -10,6 +10,7 @@ use std::time::Duration;
 use monoio::net::{ListenerOpts, TcpListener};
 use monoio::{FusionDriver, FusionRuntime, RuntimeBuilder};
 
+use super::inference_auth::AuthCache;
 use super::{ReadyInfo, Shared};
 use crate::config::snapshot::{CoreView, Snapshot};
 use crate::inference::admission::Admission;
@@ -36,6 +37,8 @@ pub struct Worker {
     pub plugin_view: CoreView<PluginSet>,
     /// This core's plugin instances (rebuilt when a new set is published).
     pub plugins: CorePlugins,
+    /// Inference credentials this core has seen accepted.
+    pub auth_cache: AuthCache,
 }
 
 impl Worker {
@@ -133,6 +136,7 @@ async fn serve(
         shared,
         client: Client::new(ClientOptions::default()),
         admission: Admission::new(),
+        auth_cache: AuthCache::default(),
     });
     let _ = ready.send(Ok(ReadyInfo {
         addr: bound,
