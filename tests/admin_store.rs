@@ -1,6 +1,7 @@
 //! The config store across restarts: admin writes persist, an unchanged `config.json` keeps them,
 //! a changed section of `config.json` re-seeds that section only, and the store serves alone
-//! when `config.json` is gone.
+//! when `config.json` is gone; a process killed in the middle of admin writes restarts on a
+//! whole config, never a mix.
 
 #![allow(clippy::unwrap_used)]
 
@@ -215,5 +216,90 @@ fn a_changed_config_json_section_reseeds_only_that_section() {
     assert_eq!(
         api(&gw, "GET", "/api/config", None).json()["client_config"]["max_request_body_size_mb"],
         50
+    );
+}
+
+/// The generation a provider config carries in both its key (last 4 characters, which the
+/// redacted form still shows) and its `x-gen` header: the two agree in a whole config.
+fn generation_of(p: &Value) -> (u32, u32) {
+    let v = &p["keys"][0]["value"];
+    let key = v["value"].as_str().or(v.as_str()).unwrap();
+    let from_key = key[key.len() - 4..].parse().unwrap();
+    let from_header = p["network_config"]["extra_headers"]["x-gen"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (from_key, from_header)
+}
+
+#[test]
+fn a_kill_during_admin_writes_restarts_on_a_whole_config() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let mock = Mock::start(&[]);
+    let app = AppDir(temp_dir("admin-store-crash"));
+    let mut first = provider(&mock, "sk-generation-pad-0000");
+    first["network_config"]["extra_headers"] = json!({"x-gen": "0000"});
+    write_config(&app.0, &json!({"providers": {"openai": first}}));
+    let mut gw = Gateway::start_app(&app.0);
+    let template = api(&gw, "GET", "/api/providers/openai", None).json();
+    assert_eq!(generation_of(&template), (0, 0));
+
+    // One writer replaces the whole provider as fast as the store commits; the process is
+    // killed while it writes.
+    let acked = Arc::new(AtomicU32::new(0));
+    let writer = {
+        let acked = Arc::clone(&acked);
+        let addr = gw.addr;
+        let mut body = template.clone();
+        std::thread::spawn(move || {
+            for n in 1..=10_000u32 {
+                body["keys"][0]["value"] = json!(format!("sk-generation-pad-{n:04}"));
+                body["network_config"]["extra_headers"] = json!({"x-gen": format!("{n:04}")});
+                let b = body.to_string().into_bytes();
+                let h = [("content-type", "application/json")];
+                let r = std::panic::catch_unwind(|| {
+                    common::http::request(addr, "PUT", "/api/providers/openai", &h, &b)
+                });
+                match r {
+                    Ok(r) if r.status == 200 => acked.store(n, Ordering::SeqCst),
+                    _ => return,
+                }
+            }
+        })
+    };
+    assert!(
+        common::wait_until(Duration::from_secs(30), || acked.load(Ordering::SeqCst)
+            >= 25),
+        "admin writes did not go through"
+    );
+    gw.kill();
+    let _ = writer.join();
+    let last_acked = acked.load(Ordering::SeqCst);
+
+    // The store opens, and holds one whole generation: every acknowledged write, plus at most
+    // the one in flight at the kill.
+    let gw = Gateway::start_app(&app.0);
+    let p = api(&gw, "GET", "/api/providers/openai", None).json();
+    let (from_key, from_header) = generation_of(&p);
+    assert_eq!(from_key, from_header, "a mixed config after the kill: {p}");
+    assert!(
+        from_key == last_acked || from_key == last_acked + 1,
+        "acknowledged {last_acked}, found {from_key}"
+    );
+    // And that generation is what is served.
+    mock.clear();
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o", "hi"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rec = &mock.requests()[0];
+    assert_eq!(
+        recorded_auth(rec).unwrap(),
+        format!("Bearer sk-generation-pad-{from_key:04}")
+    );
+    assert_eq!(
+        common::recorded_headers(rec, "x-gen"),
+        vec![format!("{from_key:04}")]
     );
 }

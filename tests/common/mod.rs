@@ -325,6 +325,14 @@ impl Gateway {
         None
     }
 
+    /// Kills the process with SIGKILL (no drain, no clean store close) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
