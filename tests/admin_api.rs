@@ -736,6 +736,44 @@ fn global_proxy_config_is_applied_to_upstream_connections() {
 }
 
 #[test]
+fn global_proxy_timeout_bounds_the_connection_set_up() {
+    // A proxy that accepts and never answers the CONNECT.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start(&two_providers(&mock));
+    let body = json!({
+        "enabled": true, "type": "http", "url": format!("http://{silent_addr}"),
+        "timeout": 1, "enable_for_inference": true
+    });
+    assert_eq!(
+        api(&gw, "PUT", "/api/proxy-config", Some(&body)).status,
+        200
+    );
+    assert_eq!(
+        api(&gw, "GET", "/api/proxy-config", None).json()["timeout"],
+        1
+    );
+    let started = std::time::Instant::now();
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("openai/gpt-4o", "stuck proxy"),
+    );
+    let took = started.elapsed();
+    assert!(r.status >= 500, "{} {}", r.status, r.text());
+    assert_eq!(r.json()["is_bifrost_error"], true, "{}", r.text());
+    // The client's own connect deadline is 10 s: the proxy's 1 s applied.
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    assert!(mock.requests().is_empty());
+}
+
+#[test]
 fn openapi_document_and_unknown_routes() {
     let mock = Mock::start(&[]);
     let gw = Gateway::start(&two_providers(&mock));

@@ -27,7 +27,7 @@ pub struct GlobalProxyConfig {
     pub password: String,
     /// Hosts that bypass the proxy (comma separated; `.example.com`, IPs, CIDRs, `*`).
     pub no_proxy: String,
-    /// Connection timeout in seconds (stored; ringway applies its own connect deadline).
+    /// Connection set-up deadline through the proxy, in seconds (0: the client's default).
     pub timeout: i64,
     /// Skip TLS verification towards the proxy (stored; ringway only speaks plain HTTP/SOCKS5
     /// to proxies, so there is nothing to skip).

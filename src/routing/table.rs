@@ -452,6 +452,12 @@ fn endpoint_for(
             &target.host,
         )
         .map_err(|e| format!("global proxy_config: {e}"))?;
+        // Bifrost's `timeout` bounds the connection set-up through the proxy.
+        if let Ok(secs) = u64::try_from(g.config.timeout)
+            && secs > 0
+        {
+            target.connect_timeout = Some(std::time::Duration::from_secs(secs));
+        }
     }
     Ok(Endpoint::new(
         target,

@@ -147,7 +147,9 @@ impl Client {
                 Err(msg) => return Err(UpstreamError::Tls(msg.clone())),
             },
         };
-        let timeout = self.inner.opts.connect_timeout;
+        let timeout = target
+            .connect_timeout
+            .unwrap_or(self.inner.opts.connect_timeout);
         let deadline = Instant::now() + timeout;
         match monoio::time::timeout(timeout, connect::connect(target, tls, deadline)).await {
             Ok(res) => res,

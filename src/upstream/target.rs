@@ -43,6 +43,8 @@ pub struct Target {
     pub port: u16,
     /// How connections reach the host.
     pub proxy: ProxyRoute,
+    /// Connect deadline for this target instead of the client's (the global proxy's `timeout`).
+    pub connect_timeout: Option<std::time::Duration>,
 }
 
 impl Target {
@@ -81,6 +83,7 @@ impl Target {
             host,
             port,
             proxy,
+            connect_timeout: None,
         };
         Ok((target, prefix))
     }
