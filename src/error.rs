@@ -28,11 +28,13 @@ pub enum RequestType {
     Responses,
     /// `POST /v1/responses` with `stream: true`.
     ResponsesStream,
+    /// `POST /anthropic/v1/messages/count_tokens`: input tokens of a Messages request.
+    CountTokens,
 }
 
 impl RequestType {
     /// Every request type, in [`RequestType::index`] order.
-    pub const ALL: [RequestType; 8] = [
+    pub const ALL: [RequestType; 9] = [
         Self::ChatCompletion,
         Self::ChatCompletionStream,
         Self::TextCompletion,
@@ -41,6 +43,7 @@ impl RequestType {
         Self::ListModels,
         Self::Responses,
         Self::ResponsesStream,
+        Self::CountTokens,
     ];
 
     /// Position in [`RequestType::ALL`] (for per-operation tables).
@@ -59,6 +62,7 @@ impl RequestType {
             Self::ListModels => "list_models",
             Self::Responses => "responses",
             Self::ResponsesStream => "responses_stream",
+            Self::CountTokens => "count_tokens",
         }
     }
 

@@ -207,3 +207,147 @@ fn errors_take_the_clients_shape() {
     );
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+fn anthropic_sdk(
+    gw: &Gateway,
+    path: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> common::http::Resp {
+    let mut h = vec![
+        ("content-type", "application/json"),
+        ("x-api-key", "client-key-must-not-leak"),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    h.extend_from_slice(extra);
+    common::http::request(gw.addr, "POST", path, &h, body)
+}
+
+#[test]
+fn count_tokens_on_anthropic_is_forwarded_with_the_beta_header() {
+    let mock = Mock::start(&[]);
+    let gw = gateway(&mock);
+    let raw = br#"{"model":"claude-3-5-haiku","system":"be brief","messages":[{"role":"user","content":"how many tokens is this"}]}"#;
+    let beta = [("anthropic-beta", "token-counting-2024-11-01")];
+    let r = anthropic_sdk(&gw, "/anthropic/v1/messages/count_tokens", raw, &beta);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let n = r.json()["input_tokens"].as_u64().expect("input_tokens");
+    assert!(n >= 5, "{n}");
+    let sent = &mock.requests()[0];
+    assert_eq!(sent["path"], "/v1/messages/count_tokens");
+    assert_eq!(sent["body"].as_str().map(str::as_bytes), Some(&raw[..]));
+    assert_eq!(recorded_headers(sent, "x-api-key"), vec!["sk-ant-1"]);
+    assert_eq!(
+        recorded_headers(sent, "anthropic-beta"),
+        vec!["token-counting-2024-11-01"]
+    );
+
+    // The prefixed form reaches the same provider with the prefix stripped.
+    mock.clear();
+    let r = gw.post(
+        "/anthropic/v1/messages/count_tokens",
+        &json!({"model": "anthropic/claude-3-5-haiku", "messages": [{"role": "user", "content": "two words"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        recorded_body(&mock.requests()[0])["model"],
+        "claude-3-5-haiku"
+    );
+
+    // Messages carry the beta header too; a provider of another format never sees it.
+    mock.clear();
+    let body = anthropic_body("claude-3-5-haiku", "hi", false).to_string();
+    let r = anthropic_sdk(&gw, "/anthropic/v1/messages", body.as_bytes(), &beta);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = anthropic_body("openai/gpt-4o", "hi", false).to_string();
+    let r = anthropic_sdk(&gw, "/anthropic/v1/messages", body.as_bytes(), &beta);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sent = mock.requests();
+    assert_eq!(recorded_headers(&sent[0], "anthropic-beta").len(), 1);
+    assert!(recorded_headers(&sent[1], "anthropic-beta").is_empty());
+
+    // A provider that cannot count tokens: unsupported, in Anthropic's shape, nothing sent.
+    mock.clear();
+    let r = gw.post(
+        "/anthropic/v1/messages/count_tokens",
+        &json!({"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["type"], "error", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("count_tokens"),
+        "{v}"
+    );
+    assert!(mock.requests().is_empty());
+}
+
+#[test]
+fn count_tokens_on_gemini_is_translated() {
+    let mock = Mock::start(&[]);
+    let gw = Gateway::start(&json!({ "providers": {
+        "gemini": { "keys": one_key("gm-key-1"), "network_config": { "base_url": mock.url() } }
+    }}));
+    let r = gw.post(
+        "/anthropic/v1/messages/count_tokens",
+        &json!({"model": "gemini/gemini-2.0-flash", "system": "be brief",
+                "messages": [{"role": "user", "content": "count these four words"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // "be brief" + "count these four words", counted by the mock as Gemini would.
+    assert_eq!(r.json(), json!({"input_tokens": 6}));
+    let sent = &mock.requests()[0];
+    assert_eq!(sent["path"], "/v1beta/models/gemini-2.0-flash:countTokens");
+    assert_eq!(recorded_headers(sent, "x-goog-api-key"), vec!["gm-key-1"]);
+    let up = recorded_body(sent);
+    assert_eq!(
+        up["generateContentRequest"]["model"],
+        "models/gemini-2.0-flash"
+    );
+    assert_eq!(
+        up["generateContentRequest"]["systemInstruction"]["parts"][0]["text"],
+        "be brief"
+    );
+}
+
+#[test]
+fn anthropic_models_route_lists_in_anthropics_shape() {
+    let mock = Mock::start(&[]);
+    let gw = gateway(&mock);
+    let r = gw.get("/anthropic/v1/models");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let data = v["data"].as_array().expect("data");
+    assert!(!data.is_empty(), "{v}");
+    assert_eq!(data[0]["id"], "claude-sonnet-4-5-20250929", "bare: {v}");
+    assert_eq!(data[0]["type"], "model");
+    assert_eq!(data[0]["display_name"], "Claude Sonnet 4.5");
+    assert_eq!(data[0]["created_at"], "2025-09-29T00:00:00Z");
+    assert_eq!(v["has_more"], false);
+    assert_eq!(v["first_id"], data[0]["id"]);
+    let sent = &mock.requests()[0];
+    assert_eq!(sent["path"], "/v1/models");
+    assert_eq!(recorded_headers(sent, "x-api-key"), vec!["sk-ant-1"]);
+
+    // Another provider's models keep their prefix, since an Anthropic client would name them so.
+    let r = gw.get("/anthropic/v1/models?provider=openai");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert!(
+        !ids.is_empty() && ids.iter().all(|id| id.starts_with("openai/")),
+        "{ids:?}"
+    );
+    // Unknown provider: an error in Anthropic's shape.
+    let r = gw.get("/anthropic/v1/models?provider=nope");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["type"], "error");
+}

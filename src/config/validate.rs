@@ -79,7 +79,7 @@ fn provider(
         return Ok(()); // Known to Bifrost, not served here: warned, nothing more to check.
     };
     if let Some(spec) = r.spec
-        && spec.format != WireFormat::OpenAi
+        && !spec.format.is_served()
     {
         w.push(format!(
             "{path}: {} wire format not served yet; requests to this provider will fail",
@@ -393,6 +393,17 @@ fn key(
                 &path.key("azure_key_config").key("endpoint"),
                 w,
             )?;
+        }
+        "bedrock"
+            if k.bedrock_key_config
+                .as_ref()
+                .and_then(|b| b.role_arn.as_ref())
+                .is_some_and(|r| !r.is_unset()) =>
+        {
+            w.push(format!(
+                "{}: STS AssumeRole is not implemented yet; requests with this key will fail",
+                path.key("bedrock_key_config").key("role_arn")
+            ));
         }
         "vertex" if k.vertex_key_config.is_none() => {
             return Err(ConfigError::invalid(

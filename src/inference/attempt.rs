@@ -253,6 +253,11 @@ async fn exchange(
         }
     }
     headers.extend_from_slice(providers::static_headers(route.spec.format));
+    if let Some(beta) = call.anthropic_beta
+        && route.spec.format == WireFormat::Anthropic
+    {
+        headers.push(("anthropic-beta", beta));
+    }
     for (n, v) in &route.extra_headers {
         headers.push((n.as_str(), v.as_str()));
     }

@@ -67,23 +67,10 @@ pub struct Codec {
     native_responses: bool,
 }
 
-/// Whether ringway can send requests to a provider speaking `format`.
-fn provider_supported(format: WireFormat) -> bool {
-    matches!(
-        format,
-        WireFormat::OpenAi
-            | WireFormat::Anthropic
-            | WireFormat::Bedrock
-            | WireFormat::Azure
-            | WireFormat::Cohere
-            | WireFormat::Gemini
-    )
-}
-
 impl Codec {
     /// The codec between `client` and a provider speaking `provider`.
     pub fn between(client: ClientFormat, provider: WireFormat) -> Result<Codec, String> {
-        if !provider_supported(provider) {
+        if !provider.is_served() {
             return Err(format!("{provider:?}"));
         }
         Ok(Codec {
@@ -140,6 +127,9 @@ impl Codec {
                 _ => Ok(super::attempt::upstream_body(call, model)),
             };
         }
+        if call.op == RequestType::CountTokens {
+            return count_tokens_request(self.provider, call, model);
+        }
         if call.op == RequestType::Embedding && self.client == ClientFormat::Gemini {
             return gemini_client_embedding(self.provider, call, model);
         }
@@ -195,6 +185,9 @@ impl Codec {
         let bad = |e: unified::TranslateError| {
             GatewayError::Network(format!("untranslatable provider response: {e}"))
         };
+        if call.op == RequestType::CountTokens {
+            return count_tokens_response(self.provider, &body).map_err(bad);
+        }
         let openai = match self.provider {
             WireFormat::Anthropic => {
                 Bytes::from(anthropic::response_from_anthropic(&body).map_err(bad)?)
@@ -357,6 +350,33 @@ fn wants_base64(call: &Call<'_>) -> bool {
 }
 
 /// The client's request in the unified schema, decoded once per request (fallbacks reuse it).
+/// A count-tokens request for a provider whose format differs from the client's (only Gemini
+/// gets here: `check_serves` refuses the formats that cannot count).
+fn count_tokens_request(
+    provider: WireFormat,
+    call: &Call<'_>,
+    model: &str,
+) -> Result<Bytes, GatewayError> {
+    let req = unified_request(call)?;
+    match provider {
+        WireFormat::Gemini => Ok(Bytes::from(gemini::count_tokens_request(req, model)?)),
+        other => Err(GatewayError::BadRequest(format!(
+            "count_tokens is not translated for the {other:?} format"
+        ))),
+    }
+}
+
+/// A provider's token count in the Anthropic client's shape (`{"input_tokens": n}`).
+fn count_tokens_response(
+    provider: WireFormat,
+    body: &[u8],
+) -> Result<Bytes, unified::TranslateError> {
+    match provider {
+        WireFormat::Gemini => gemini::count_tokens_to_anthropic(body).map(Bytes::from),
+        _ => Ok(Bytes::copy_from_slice(body)),
+    }
+}
+
 fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayError> {
     let decoded = call.unified.get_or_init(|| match call.client {
         ClientFormat::OpenAi => serde_json::from_slice::<ChatRequest>(call.body)

@@ -238,6 +238,9 @@ pub struct Call<'a> {
     pub fields: &'a RequestFields,
     /// `x-bf-eh-*` headers, forwarded upstream without the prefix.
     pub extra_headers: Vec<(&'a str, &'a str)>,
+    /// An Anthropic SDK's `anthropic-beta` header: passed on to Anthropic-format providers,
+    /// which need it to enable the beta features the body uses.
+    pub anthropic_beta: Option<&'a str>,
     /// Time spent waiting on providers (exchanges and backoff), for the overhead metric.
     pub waited: Cell<Duration>,
     /// The wire format the client speaks.
@@ -385,6 +388,9 @@ async fn serve(
         body: &body,
         fields: &fields,
         extra_headers,
+        anthropic_beta: (dialect.client == ClientFormat::Anthropic)
+            .then(|| head.header("anthropic-beta"))
+            .flatten(),
         waited: Cell::new(Duration::ZERO),
         client: dialect.client,
         unified: OnceCell::new(),

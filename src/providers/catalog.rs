@@ -19,6 +19,13 @@ pub enum WireFormat {
     Cohere,
 }
 
+impl WireFormat {
+    /// Whether ringway can send requests to a provider speaking this format.
+    pub const fn is_served(self) -> bool {
+        !matches!(self, WireFormat::Vertex)
+    }
+}
+
 /// How the API key is attached to an upstream request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStyle {

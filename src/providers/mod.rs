@@ -17,10 +17,14 @@ use catalog::WireFormat;
 /// operation (the request is refused as unsupported).
 pub fn operation_path(format: WireFormat, op: RequestType) -> Option<&'static str> {
     match format {
+        // Token counting is offered by the Anthropic and Gemini formats only.
+        WireFormat::OpenAi if op == RequestType::CountTokens => None,
         WireFormat::OpenAi => Some(openai::operation_path(op)),
         // Below `/openai/deployments/{deployment}` (see `azure::DeploymentPaths`).
         WireFormat::Azure => match op {
-            RequestType::Responses | RequestType::ResponsesStream => None,
+            RequestType::Responses | RequestType::ResponsesStream | RequestType::CountTokens => {
+                None
+            }
             _ => Some(openai::operation_path(op)),
         },
         WireFormat::Cohere => match op {
@@ -35,6 +39,7 @@ pub fn operation_path(format: WireFormat, op: RequestType) -> Option<&'static st
         WireFormat::Anthropic => match op {
             RequestType::ChatCompletion | RequestType::ChatCompletionStream => Some("/messages"),
             RequestType::ListModels => Some("/models"),
+            RequestType::CountTokens => Some(anthropic::COUNT_TOKENS_PATH),
             // Served by translating to a Messages request (see `providers::responses`).
             RequestType::Responses | RequestType::ResponsesStream => Some("/messages"),
             _ => None,

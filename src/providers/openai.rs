@@ -15,6 +15,8 @@ pub fn operation_path(op: RequestType) -> &'static str {
         RequestType::Embedding => "/embeddings",
         RequestType::ListModels => "/models",
         RequestType::Responses | RequestType::ResponsesStream => "/responses",
+        // Not offered (see `providers::operation_path`): counting goes through Responses there.
+        RequestType::CountTokens => "/responses/input_tokens",
     }
 }
 

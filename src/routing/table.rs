@@ -218,15 +218,7 @@ impl ProviderRoute {
 
     /// Refuses operations this provider cannot serve.
     pub fn check_serves(&self, op: RequestType) -> Result<(), GatewayError> {
-        if !matches!(
-            self.spec.format,
-            WireFormat::OpenAi
-                | WireFormat::Anthropic
-                | WireFormat::Bedrock
-                | WireFormat::Azure
-                | WireFormat::Cohere
-                | WireFormat::Gemini
-        ) {
+        if !self.spec.format.is_served() {
             return Err(GatewayError::FormatNotServed(self.name.clone()));
         }
         let allowed_here = self

@@ -9,6 +9,7 @@ use crate::http::head::{Headers, Method, RequestHead};
 use crate::inference::codec::ClientFormat;
 use crate::inference::{self, Dialect};
 use crate::plugins::{ChainRun, HttpPreOutcome, HttpRequestView};
+use crate::providers::anthropic;
 use crate::providers::gemini::{self, GenaiOp, GenaiPath};
 
 /// Dispatches one request and returns its reply. Inference routes check the admin credentials
@@ -135,6 +136,9 @@ async fn dispatch(
         (InferenceRoute::Get, Method::Get) => {
             inference::models::list(worker, head.query.as_deref()).await
         }
+        (InferenceRoute::AnthropicModels, Method::Get) => {
+            anthropic_models(worker, head.query.as_deref()).await
+        }
         _ => method_not_allowed(path),
     }
 }
@@ -182,6 +186,8 @@ async fn bedrock_route(
 enum InferenceRoute<'p> {
     Post(RequestType, Dialect<'p>),
     Get,
+    /// `GET /anthropic/v1/models`: the listing in Anthropic's shape.
+    AnthropicModels,
 }
 
 /// `/cohere/v2/*`: Cohere's v2 API; bare model names mean the cohere provider.
@@ -207,11 +213,21 @@ fn inference_route(path: &str) -> Option<InferenceRoute<'_>> {
             .iter()
             .find_map(|p| path.strip_prefix(p)?.strip_prefix("/anthropic"))
     });
-    if anthropic == Some("/v1/messages") {
-        return Some(InferenceRoute::Post(
-            RequestType::ChatCompletion,
-            Dialect::ANTHROPIC_SDK,
-        ));
+    match anthropic {
+        Some("/v1/messages") => {
+            return Some(InferenceRoute::Post(
+                RequestType::ChatCompletion,
+                Dialect::ANTHROPIC_SDK,
+            ));
+        }
+        Some("/v1/messages/count_tokens") => {
+            return Some(InferenceRoute::Post(
+                RequestType::CountTokens,
+                Dialect::ANTHROPIC_SDK,
+            ));
+        }
+        Some("/v1/models") => return Some(InferenceRoute::AnthropicModels),
+        _ => {}
     }
     // Cohere's SDK posts to `{base_url}/v2/chat` and `/v2/embed`, so `/cohere` is the base to
     // set (also under the LiteLLM / LangChain / PydanticAI prefixes).
@@ -337,6 +353,37 @@ async fn genai_models(worker: &Worker, query: Option<&str>) -> Reply {
     Reply::json(reply.status, body)
 }
 
+/// `GET /anthropic/v1/models`: the anthropic provider's models (or `?provider=`'s, or every
+/// provider's when no anthropic provider is configured), in Anthropic's list shape.
+async fn anthropic_models(worker: &Worker, query: Option<&str>) -> Reply {
+    let named = query.and_then(|q| inference::models::query_param(q, "provider"));
+    let provider = named.or_else(|| {
+        worker
+            .table()
+            .provider("anthropic")
+            .map(|_| "anthropic".to_string())
+    });
+    // Only `provider` is passed on: Anthropic's paging parameters are answered in one page.
+    let query = provider.as_ref().map(|p| format!("provider={p}"));
+    let reply = inference::models::list(worker, query.as_deref()).await;
+    let super::reply::ReplyBody::Full(listing) = &reply.body else {
+        return reply;
+    };
+    if reply.status >= 300 {
+        return Reply::json(
+            reply.status,
+            anthropic::error_body_from_bifrost(reply.status, listing),
+        );
+    }
+    match anthropic::listing_to_anthropic(listing, "anthropic") {
+        Ok(body) => Reply::json(200, body),
+        Err(e) => {
+            let (status, body) = anthropic::error_body(&GatewayError::Internal(e.to_string()));
+            Reply::json(status, body)
+        }
+    }
+}
+
 fn method_not_allowed(path: &str) -> Reply {
     let mut r = Reply::error(
         &GatewayError::BadRequest(format!("method not allowed on {path}")),
@@ -353,7 +400,7 @@ mod tests {
     fn post(path: &str) -> Option<(RequestType, Option<&str>, Option<&str>)> {
         match inference_route(path)? {
             InferenceRoute::Post(op, d) => Some((op, d.default_provider, d.deployment)),
-            InferenceRoute::Get => None,
+            InferenceRoute::Get | InferenceRoute::AnthropicModels => None,
         }
     }
 
@@ -419,6 +466,21 @@ mod tests {
                 _ => panic!("{p} not routed"),
             }
         }
+        for p in [
+            "/anthropic/v1/messages/count_tokens",
+            "/langchain/anthropic/v1/messages/count_tokens",
+        ] {
+            match inference_route(p) {
+                Some(InferenceRoute::Post(RequestType::CountTokens, d)) => {
+                    assert_eq!(d.client, ClientFormat::Anthropic, "{p}");
+                }
+                _ => panic!("{p} not routed"),
+            }
+        }
+        assert!(matches!(
+            inference_route("/anthropic/v1/models"),
+            Some(InferenceRoute::AnthropicModels)
+        ));
         assert!(inference_route("/anthropic/v1/nothing").is_none());
     }
 

@@ -124,6 +124,44 @@ def test_message_create(client, recorded):
     }
 
 
+def test_count_tokens(client, recorded):
+    counted = client.messages.count_tokens(
+        model=MODEL, system="be brief", messages=user("how many tokens is this")
+    )
+    # Word counts: "be brief" + "how many tokens is this".
+    assert counted.input_tokens == 7
+    (sent,) = recorded()
+    assert sent["path"] == "/v1/messages/count_tokens"
+    assert header_values(sent, "x-api-key") == [ANTHROPIC_KEY], sent
+    assert CLIENT_KEY not in str(sent), sent
+    assert recorded_body(sent)["model"] == MODEL
+
+
+def test_beta_count_tokens_passes_the_beta_header(client, recorded):
+    counted = client.beta.messages.count_tokens(
+        model=MODEL, messages=user("two words"), betas=["token-counting-2024-11-01"]
+    )
+    assert counted.input_tokens == 2
+    (sent,) = recorded()
+    # Passed on as the SDK sent it (the SDK may repeat the beta it adds itself).
+    (beta,) = header_values(sent, "anthropic-beta")
+    assert set(beta.split(",")) == {"token-counting-2024-11-01"}, sent
+
+
+def test_models_list(client, recorded):
+    page = client.models.list()
+    ids = [m.id for m in page.data]
+    assert "claude-sonnet-4-5-20250929" in ids, ids
+    model = next(m for m in page.data if m.id == "claude-sonnet-4-5-20250929")
+    assert model.type == "model"
+    assert model.display_name == "Claude Sonnet 4.5"
+    assert model.created_at.year == 2025
+    (sent,) = recorded()
+    assert sent["method"] == "GET"
+    assert sent["path"] == "/v1/models"
+    assert header_values(sent, "x-api-key") == [ANTHROPIC_KEY], sent
+
+
 @pytest.mark.parametrize("prefix", ["/litellm", "/langchain", "/pydanticai"])
 def test_integration_prefixes_serve_the_anthropic_route(gateway, recorded, prefix):
     with anthropic_client(f"{gateway.url}{prefix}/anthropic") as c:

@@ -81,6 +81,22 @@ pub fn error_event(err: &GatewayError) -> Bytes {
     out.freeze()
 }
 
+/// Re-renders a Bifrost error JSON body (as the shared handlers answer) in Anthropic's shape.
+pub fn error_body_from_bifrost(status: u16, body: &[u8]) -> Bytes {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let message = v
+        .pointer("/error/message")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("request failed")
+        .to_string();
+    let err = GatewayError::Provider(Box::new(ProviderError {
+        status,
+        message,
+        ..ProviderError::default()
+    }));
+    error_body(&err).1
+}
+
 fn error_of(err: &GatewayError) -> ErrorBody {
     let kind = match err {
         GatewayError::Provider(p) => p

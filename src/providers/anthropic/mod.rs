@@ -24,13 +24,17 @@
 
 mod cow_str;
 mod error;
+mod models;
 mod request;
 mod response;
 mod stream_to_anthropic;
 mod stream_to_openai;
 pub mod wire;
 
-pub use error::{error_body, error_event, error_type, parse_error, status_of};
+pub use error::{
+    error_body, error_body_from_bifrost, error_event, error_type, parse_error, status_of,
+};
+pub use models::listing_to_anthropic;
 pub use request::{
     from_messages_request, request_from_anthropic, request_to_anthropic, to_messages_request,
 };

@@ -28,6 +28,7 @@
 
 mod call_id;
 mod client_request;
+mod count_tokens;
 mod cow_str;
 mod embedding;
 mod error;
@@ -45,6 +46,7 @@ use bytes::Bytes;
 
 pub use call_id::SIGNATURE_SEPARATOR;
 pub use client_request::{from_generate_request, request_from_gemini};
+pub use count_tokens::{count_tokens_request, count_tokens_to_anthropic};
 pub use embedding::{
     batch_request_for, batch_response_for_client, embedding_request_from_gemini,
     embedding_request_to_gemini, embedding_response_to_gemini, embedding_response_to_openai,
@@ -82,6 +84,7 @@ pub fn operation_path(op: RequestType) -> Option<&'static str> {
         RequestType::Embedding => Some("/models/{model}:batchEmbedContents"),
         // The default page holds 50 models; 1000 is the largest page Google serves.
         RequestType::ListModels => Some("/models?pageSize=1000"),
+        RequestType::CountTokens => Some("/models/{model}:countTokens"),
         RequestType::TextCompletion | RequestType::TextCompletionStream => None,
     }
 }

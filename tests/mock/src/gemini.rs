@@ -6,6 +6,7 @@
 //! | `POST .../models/{model}:streamGenerateContent` | the same as SSE chunks (`?alt=sse` or not) |
 //! | `POST .../models/{model}:embedContent` | `{"embedding": {"values": [...]}}`: `outputDimensionality` (default 8) deterministic floats |
 //! | `POST .../models/{model}:batchEmbedContents` | `{"embeddings": [...]}`, one per request; each request's `model` must be `models/{model}` |
+//! | `POST .../models/{model}:countTokens` | `{"totalTokens": n}`, n counted as `promptTokenCount` is; a `generateContentRequest` body must name `models/{model}` |
 //! | `GET .../models`, `GET .../models/{id}` with a Gemini key (header or `?key=`) | Gemini's model list / one model (without a key these stay OpenAI routes) |
 //!
 //! Auth: the key comes in `x-goog-api-key` or `?key=`; none gets 403 `PERMISSION_DENIED`, keys
@@ -102,6 +103,8 @@ pub enum Route {
     Embed,
     /// `POST .../models/{model}:batchEmbedContents`
     BatchEmbed,
+    /// `POST .../models/{model}:countTokens`
+    CountTokens,
     /// `GET .../models` (with a Gemini key)
     Models,
     /// `GET .../models/{id}` (with a Gemini key)
@@ -120,6 +123,7 @@ pub fn route(req: &Req<'_>) -> Option<Route> {
                 "streamGenerateContent" => Some(Route::Stream),
                 "embedContent" => Some(Route::Embed),
                 "batchEmbedContents" => Some(Route::BatchEmbed),
+                "countTokens" => Some(Route::CountTokens),
                 _ => None,
             }
         }
@@ -190,7 +194,7 @@ pub async fn handle(
             conn.send_scratch(200, JSON, req.close, extra).await?;
             Ok(Outcome::Done)
         }
-        Route::Generate | Route::Stream | Route::Embed | Route::BatchEmbed => {
+        Route::Generate | Route::Stream | Route::Embed | Route::BatchEmbed | Route::CountTokens => {
             if req.body.is_empty() || !depth_ok(req.body, MAX_DEPTH) {
                 return bad_request(conn, req, extra, "Invalid JSON payload received.").await;
             }
@@ -203,6 +207,18 @@ pub async fn handle(
                 Route::Embed | Route::BatchEmbed => {
                     embed(conn, req, extra, &model, route == Route::BatchEmbed).await
                 }
+                Route::CountTokens => match count_tokens(req.body) {
+                    Ok(n) => {
+                        let out = &mut conn.scratch;
+                        out.clear();
+                        out.extend_from_slice(b"{\"totalTokens\":");
+                        push_u64(out, n);
+                        out.push(b'}');
+                        conn.send_scratch(200, JSON, req.close, extra).await?;
+                        Ok(Outcome::Done)
+                    }
+                    Err(message) => bad_request(conn, req, extra, &message).await,
+                },
                 _ => match parse(req.body) {
                     Ok(g) => {
                         generate(shared, conn, req, extra, &g, &model, &directives, route).await
@@ -375,6 +391,23 @@ fn parse(body: &[u8]) -> Result<GenerateRequest<'_>, String> {
     }
     g.input_words = g.input_words.max(1);
     Ok(g)
+}
+
+/// Words in a `:countTokens` body: `{"contents": [...]}` or `{"generateContentRequest": {...}}`
+/// (which must name its model, as Google requires).
+fn count_tokens(body: &[u8]) -> Result<u64, String> {
+    let wrapped = sonic_rs::get(body, ["generateContentRequest"]).ok();
+    match wrapped {
+        Some(inner) => {
+            let inner = inner.as_raw_str().as_bytes();
+            let model = sonic_rs::get(inner, ["model"]).ok();
+            if model.is_none_or(|m| !m.as_raw_str().starts_with("\"models/")) {
+                return Err("generateContentRequest.model: must be models/{model}".into());
+            }
+            parse(inner).map(|g| g.input_words)
+        }
+        None => parse(body).map(|g| g.input_words),
+    }
 }
 
 fn read_content<'a>(content: LazyValue<'a>, g: &mut GenerateRequest<'a>) -> Result<(), String> {
