@@ -2,3 +2,6 @@
 
 pub mod keys;
 pub mod table;
+
+#[cfg(test)]
+mod tests;
