@@ -538,3 +538,74 @@ fn ambiguous_framing_and_too_many_headers_are_refused() {
     }
     assert!(mock.requests().is_empty());
 }
+
+#[test]
+fn provider_proxy_config_from_config_json_is_used() {
+    let mock = Mock::start(&[]);
+    let proxy = common::connect_proxy::ConnectProxy::start();
+    let cfg = json!({"providers": {
+        "openai": {
+            "keys": [{"name": "k", "value": "sk-proxied-000000", "models": ["*"]}],
+            "network_config": {"base_url": mock.url()},
+            "proxy_config": {"type": "http", "url": proxy.url(), "username": "svc",
+                             "password": "env.RINGWAY_TEST_PROXY_PW"}
+        },
+        "groq": {
+            "keys": [{"name": "k", "value": "gsk-direct-000000", "models": ["*"]}],
+            "network_config": {"base_url": mock.url()}
+        }
+    }});
+    let gw = Gateway::start_with(
+        &cfg,
+        common::Start {
+            env: vec![("RINGWAY_TEST_PROXY_PW", "proxy-pw".into())],
+            ..common::Start::default()
+        },
+    );
+    for _ in 0..3 {
+        let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o", "via proxy"));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // "svc:proxy-pw": the password came from the environment.
+    let auth = proxy.auth.lock().unwrap().clone();
+    assert!(!auth.is_empty());
+    assert!(
+        auth.iter()
+            .all(|a| a.as_deref() == Some("Basic c3ZjOnByb3h5LXB3")),
+        "{auth:?}"
+    );
+    // The provider without a proxy goes direct.
+    let r = gw.post("/v1/chat/completions", &chat("groq/llama", "direct"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(
+        !gw.logs().contains("proxy-pw"),
+        "the proxy password reached the log"
+    );
+}
+
+/// `environment` takes `HTTP_PROXY` with Go's rules, as Bifrost does: loopback never goes through
+/// it (which hosts do is covered by `upstream::env_proxy`'s tests), so a local server stays
+/// reachable when the machine has a proxy configured.
+#[test]
+fn environment_proxy_type_never_proxies_loopback() {
+    let mock = Mock::start(&[]);
+    let proxy = common::connect_proxy::ConnectProxy::start();
+    let cfg = json!({"providers": {"openai": {
+        "keys": [{"name": "k", "value": "sk-env-proxy-000000", "models": ["*"]}],
+        "network_config": {"base_url": mock.url()},
+        "proxy_config": {"type": "environment"}
+    }}});
+    let gw = Gateway::start_with(
+        &cfg,
+        common::Start {
+            env: vec![("HTTP_PROXY", proxy.url()), ("http_proxy", proxy.url())],
+            ..common::Start::default()
+        },
+    );
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o", "env proxy"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(mock.requests().len(), 1);
+}

@@ -54,6 +54,15 @@ fn port_zero_prints_the_bound_address_workers_and_driver() {
 
 #[test]
 fn sigterm_drains_in_flight_requests_and_exits_zero() {
+    signal_drains_in_flight_requests_and_exits_zero("-TERM");
+}
+
+#[test]
+fn sigint_drains_in_flight_requests_and_exits_zero() {
+    signal_drains_in_flight_requests_and_exits_zero("-INT");
+}
+
+fn signal_drains_in_flight_requests_and_exits_zero(signal: &str) {
     let mock = Mock::start(&[]);
     let mut gw = Gateway::start(&provider_config(
         "openai",
@@ -78,14 +87,14 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
     let pid = gw.pid().expect("running").to_string();
     let signalled = Instant::now();
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([signal, &pid])
         .status()
         .expect("kill");
     assert!(status.success());
     // New connections are refused once the signal is seen (it is polled every 50 ms).
     assert!(
         wait_until(Duration::from_secs(2), || TcpStream::connect(addr).is_err()),
-        "still accepting connections after SIGTERM"
+        "still accepting connections after {signal}"
     );
     let r = slow.join().expect("thread");
     assert_eq!(r.status, 200, "{}", r.text());
@@ -93,7 +102,7 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
         r.json()["choices"][0]["message"]["content"],
         "echo: finish me"
     );
-    let exit = gw.terminate(Duration::from_secs(5)).expect("exited");
+    let exit = gw.wait_exit(Duration::from_secs(5)).expect("exited");
     assert!(exit.success(), "{exit:?}: {}", gw.logs());
     assert!(signalled.elapsed() < Duration::from_secs(6));
 }

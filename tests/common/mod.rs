@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod connect_proxy;
 pub mod http;
 pub mod plugins;
 
@@ -311,9 +312,14 @@ impl Gateway {
 
     /// Sends SIGTERM and waits for the exit status (at most `wait`).
     pub fn terminate(&mut self, wait: Duration) -> Option<ExitStatus> {
-        let child = self.child.as_mut()?;
-        let pid = child.id().to_string();
+        let pid = self.child.as_ref()?.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.wait_exit(wait)
+    }
+
+    /// Waits (at most `wait`) for the process to exit by itself; its status.
+    pub fn wait_exit(&mut self, wait: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
