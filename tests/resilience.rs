@@ -412,3 +412,23 @@ fn fallbacks_are_not_tried_after_a_request_error() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(mock.requests().is_empty());
 }
+
+#[test]
+fn faults_scripted_by_the_mock_flag_reach_the_client() {
+    // The mock's `--script` flag queues faults at start: a 503, then a reset connection.
+    let mock = Mock::start(&[
+        "--script",
+        r#"[{"status": 503, "body": {"error": {"message": "scripted at start", "type": "server_error"}}},
+            {"action": "reset"}]"#,
+    ]);
+    let gw = Gateway::start(&config(&mock, keys(&["sk-a"]), fast_retries(0)));
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o-mini", "x"));
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["message"], "scripted at start");
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o-mini", "x"));
+    assert!(r.status >= 500, "{} {}", r.status, r.text());
+    assert_eq!(r.json()["is_bifrost_error"], true, "{}", r.text());
+    // The queue is spent: normal answers again.
+    let r = gw.post("/v1/chat/completions", &chat("openai/gpt-4o-mini", "x"));
+    assert_eq!(r.status, 200, "{}", r.text());
+}

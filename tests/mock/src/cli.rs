@@ -31,6 +31,10 @@ pub struct Args {
     /// Do not record requests (GET /_mock/requests stays empty).
     #[arg(long)]
     pub no_record: bool,
+    /// Fault steps queued at start, as `POST /_mock/script` takes them (a JSON array or one
+    /// step), e.g. `[{"status": 503, "times": 2}, {"action": "reset"}]`.
+    #[arg(long)]
+    pub script: Option<String>,
 }
 
 impl Args {

@@ -23,6 +23,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot resolve {}: {e}", args.host)),
     };
     let shared = Arc::new(Shared::new(args.settings()));
+    if let Some(script) = &args.script {
+        match ringway_mock::faults::parse_steps(script.as_bytes()) {
+            Ok(steps) => shared.script.push(steps),
+            Err(e) => return fail(&format!("--script: {e}")),
+        }
+    }
     let running = match server::start(shared, addr, usize::from(args.workers)) {
         Ok(running) => running,
         Err(e) => return fail(&e.to_string()),
