@@ -15,7 +15,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-REL = os.path.join(ROOT, "target", "release")
+# The binaries `run.sh` built (CARGO_TARGET_DIR is honoured, as cargo honours it).
+REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 CLK = os.sysconf("SC_CLK_TCK")
 
 
