@@ -1,6 +1,7 @@
-//! Bedrock Converse <-> unified translation: the request (OpenAI -> Converse), the response
-//! (Converse -> OpenAI), a 50-event ConverseStream (pre-framed messages, and raw bytes through
-//! the event-stream framer), and the SigV4 signature of a request.
+//! Bedrock Converse <-> unified translation: requests and responses both ways (OpenAI <->
+//! Converse), 50-event streams both ways (ConverseStream pre-framed, raw bytes through the
+//! event-stream framer, and OpenAI chunks re-framed as ConverseStream), and the SigV4 signature
+//! of a request.
 
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
@@ -9,14 +10,38 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ringway::providers::bedrock::sigv4::{self, Credentials, SignRequest};
 use ringway::providers::bedrock::{
-    BedrockToOpenAiStream, EventStreamFramer, request_to_bedrock, response_from_bedrock,
-    stream_from_lines,
+    BedrockToOpenAiStream, EventStreamFramer, OpenAiToBedrockStream, request_from_bedrock,
+    request_to_bedrock, response_from_bedrock, response_to_bedrock, stream_from_lines,
 };
 use ringway::providers::unified::ChatRequest;
 
 const OPENAI_REQUEST: &str = include_str!("../tests/fixtures/bedrock/openai_request.json");
 const CONVERSE_RESPONSE: &str =
     include_str!("../tests/fixtures/bedrock/converse_response_tools.json");
+const CONVERSE_REQUEST: &str = include_str!("../tests/fixtures/bedrock/converse_request.json");
+const OPENAI_RESPONSE: &str = include_str!("../tests/fixtures/bedrock/openai_response_tools.json");
+
+/// A 50-event OpenAI stream: role, 46 content chunks, finish, usage, `[DONE]`.
+fn openai_stream() -> Vec<Vec<u8>> {
+    let prefix = r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":"#;
+    let mut events = vec![format!(
+        r#"{prefix}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}"#
+    )];
+    for i in 0..46 {
+        events.push(format!(
+            r#"{prefix}{{"content":" token{i} with \"quotes\""}},"logprobs":null,"finish_reason":null}}]}}"#
+        ));
+    }
+    events.push(format!(
+        r#"{prefix}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
+    ));
+    events.push(r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":250,"completion_tokens":138,"total_tokens":388}}"#.to_string());
+    events.push("data: [DONE]".to_string());
+    events
+        .into_iter()
+        .map(|e| format!("{e}\n\n").into_bytes())
+        .collect()
+}
 
 /// A 50-message ConverseStream: start, 46 text deltas, block stop, stop, metadata.
 fn converse_stream() -> Vec<u8> {
@@ -92,6 +117,30 @@ fn bench(c: &mut Criterion) {
                 while let Some(m) = f.next_message().expect("valid") {
                     t.push(&m, &mut out);
                 }
+            }
+            t.finish(&mut out);
+            out.len()
+        });
+    });
+
+    g.throughput(Throughput::Bytes(CONVERSE_REQUEST.len() as u64));
+    g.bench_function("request_converse_to_openai", |b| {
+        b.iter(|| request_from_bedrock(black_box(CONVERSE_REQUEST.as_bytes()), false).expect("ok"));
+    });
+    g.throughput(Throughput::Bytes(OPENAI_RESPONSE.len() as u64));
+    g.bench_function("response_openai_to_converse", |b| {
+        b.iter(|| response_to_bedrock(black_box(OPENAI_RESPONSE.as_bytes())).expect("ok"));
+    });
+    let events = openai_stream();
+    assert_eq!(events.len(), 50);
+    g.throughput(Throughput::Elements(50));
+    g.bench_function("stream_50_openai_to_converse", |b| {
+        let mut out: Vec<Bytes> = Vec::with_capacity(64);
+        b.iter(|| {
+            out.clear();
+            let mut t = OpenAiToBedrockStream::new();
+            for ev in black_box(&events) {
+                t.push(ev, &mut out);
             }
             t.finish(&mut out);
             out.len()

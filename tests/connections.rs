@@ -568,7 +568,7 @@ fn provider_proxy_config_from_config_json_is_used() {
     }
     assert_eq!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst), 3);
     // "svc:proxy-pw": the password came from the environment.
-    let auth = proxy.auth.lock().unwrap().clone();
+    let auth = proxy.auth.lock().expect("lock").clone();
     assert!(!auth.is_empty());
     assert!(
         auth.iter()
