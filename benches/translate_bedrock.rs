@@ -3,6 +3,8 @@
 //! event-stream framer, and OpenAI chunks re-framed as ConverseStream), and the SigV4 signature
 //! of a request.
 
+mod support;
+
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -20,28 +22,6 @@ const CONVERSE_RESPONSE: &str =
     include_str!("../tests/fixtures/bedrock/converse_response_tools.json");
 const CONVERSE_REQUEST: &str = include_str!("../tests/fixtures/bedrock/converse_request.json");
 const OPENAI_RESPONSE: &str = include_str!("../tests/fixtures/bedrock/openai_response_tools.json");
-
-/// A 50-event OpenAI stream: role, 46 content chunks, finish, usage, `[DONE]`.
-fn openai_stream() -> Vec<Vec<u8>> {
-    let prefix = r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":"#;
-    let mut events = vec![format!(
-        r#"{prefix}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}"#
-    )];
-    for i in 0..46 {
-        events.push(format!(
-            r#"{prefix}{{"content":" token{i} with \"quotes\""}},"logprobs":null,"finish_reason":null}}]}}"#
-        ));
-    }
-    events.push(format!(
-        r#"{prefix}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
-    ));
-    events.push(r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":250,"completion_tokens":138,"total_tokens":388}}"#.to_string());
-    events.push("data: [DONE]".to_string());
-    events
-        .into_iter()
-        .map(|e| format!("{e}\n\n").into_bytes())
-        .collect()
-}
 
 /// A 50-message ConverseStream: start, 46 text deltas, block stop, stop, metadata.
 fn converse_stream() -> Vec<u8> {
@@ -131,7 +111,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("response_openai_to_converse", |b| {
         b.iter(|| response_to_bedrock(black_box(OPENAI_RESPONSE.as_bytes())).expect("ok"));
     });
-    let events = openai_stream();
+    let events = support::openai_stream();
     assert_eq!(events.len(), 50);
     g.throughput(Throughput::Elements(50));
     g.bench_function("stream_50_openai_to_converse", |b| {

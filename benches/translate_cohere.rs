@@ -2,6 +2,8 @@
 //! responses, and 50-event streams both ways, on realistic bodies (stream events already framed,
 //! so only translation is measured).
 
+mod support;
+
 use std::hint::black_box;
 
 use bytes::Bytes;
@@ -17,28 +19,6 @@ const OPENAI_REQUEST: &str = include_str!("../tests/fixtures/cohere/openai_reque
 const COHERE_RESPONSE: &str = include_str!("../tests/fixtures/cohere/cohere_response_tools.json");
 const COHERE_REQUEST: &str = include_str!("../tests/fixtures/cohere/cohere_request.json");
 const OPENAI_RESPONSE: &str = include_str!("../tests/fixtures/cohere/openai_response_tools.json");
-
-/// A 50-event OpenAI stream: role, 46 content chunks, finish, usage, `[DONE]`.
-fn openai_stream() -> Vec<Vec<u8>> {
-    let prefix = r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":"#;
-    let mut events = vec![format!(
-        r#"{prefix}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}"#
-    )];
-    for i in 0..46 {
-        events.push(format!(
-            r#"{prefix}{{"content":" token{i} with \"quotes\""}},"logprobs":null,"finish_reason":null}}]}}"#
-        ));
-    }
-    events.push(format!(
-        r#"{prefix}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
-    ));
-    events.push(r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":250,"completion_tokens":138,"total_tokens":388}}"#.to_string());
-    events.push("data: [DONE]".to_string());
-    events
-        .into_iter()
-        .map(|e| format!("{e}\n\n").into_bytes())
-        .collect()
-}
 
 /// A 50-event Cohere stream: start, content start, 46 text deltas, content end, message end.
 fn cohere_stream() -> Vec<Vec<u8>> {
@@ -153,7 +133,7 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    let events = openai_stream();
+    let events = support::openai_stream();
     assert_eq!(events.len(), 50);
     g.bench_function("stream_50_openai_to_cohere", |b| {
         let mut out: Vec<Bytes> = Vec::with_capacity(64);

@@ -1,6 +1,8 @@
 //! Gemini <-> unified translation: requests and responses both ways on realistic bodies, and
 //! 50-event streams both ways (events already framed, so only translation is measured).
 
+mod support;
+
 use std::hint::black_box;
 
 use bytes::Bytes;
@@ -28,28 +30,6 @@ fn gemini_stream() -> Vec<Vec<u8>> {
         .collect();
     events.push(chunk(" end.", r#","finishReason":"STOP""#).into_bytes());
     events
-}
-
-/// A 50-event OpenAI stream: role, 46 content chunks, finish, usage, `[DONE]`.
-fn openai_stream() -> Vec<Vec<u8>> {
-    let prefix = r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_0ba0d124f1","choices":[{"index":0,"delta":"#;
-    let mut events = vec![format!(
-        r#"{prefix}{{"role":"assistant","content":"","refusal":null}},"logprobs":null,"finish_reason":null}}]}}"#
-    )];
-    for i in 0..46 {
-        events.push(format!(
-            r#"{prefix}{{"content":" token{i} with \"quotes\""}},"logprobs":null,"finish_reason":null}}]}}"#
-        ));
-    }
-    events.push(format!(
-        r#"{prefix}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
-    ));
-    events.push(r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":250,"completion_tokens":138,"total_tokens":388}}"#.to_string());
-    events.push("data: [DONE]".to_string());
-    events
-        .into_iter()
-        .map(|e| format!("{e}\n\n").into_bytes())
-        .collect()
 }
 
 fn bench(c: &mut Criterion) {
@@ -96,7 +76,7 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    let events = openai_stream();
+    let events = support::openai_stream();
     assert_eq!(events.len(), 50);
     g.bench_function("stream_50_openai_to_gemini", |b| {
         let mut out: Vec<Bytes> = Vec::with_capacity(64);

@@ -2,6 +2,8 @@
 //! Responses API): the request, the response, and a 50-event chat stream re-framed as Responses
 //! events.
 
+mod support;
+
 use std::hint::black_box;
 
 use bytes::Bytes;
@@ -13,28 +15,6 @@ use ringway::providers::responses::{
 const REQUEST: &str = include_str!("../tests/fixtures/responses/request_items.json");
 const CHAT_TOOLS: &str = include_str!("../tests/fixtures/responses/chat_tool_calls.json");
 const CHAT_TEXT: &str = include_str!("../tests/fixtures/responses/chat_text.json");
-
-/// A 50-event OpenAI chat stream: role, 46 content chunks, finish, usage, `[DONE]`.
-fn chat_stream() -> Vec<Vec<u8>> {
-    let prefix = r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":"#;
-    let mut events = vec![format!(
-        r#"{prefix}{{"role":"assistant","content":""}},"logprobs":null,"finish_reason":null}}]}}"#
-    )];
-    for i in 0..46 {
-        events.push(format!(
-            r#"{prefix}{{"content":" token{i} with \"quotes\""}},"logprobs":null,"finish_reason":null}}]}}"#
-        ));
-    }
-    events.push(format!(
-        r#"{prefix}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
-    ));
-    events.push(r#"data: {"id":"chatcmpl-AbCdEf123","object":"chat.completion.chunk","created":1730000000,"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":250,"completion_tokens":138,"total_tokens":388}}"#.to_string());
-    events.push("data: [DONE]".to_string());
-    events
-        .into_iter()
-        .map(|e| format!("{e}\n\n").into_bytes())
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("translate_responses");
@@ -52,7 +32,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| response_from_chat(black_box(CHAT_TOOLS.as_bytes())).expect("ok"));
     });
 
-    let events = chat_stream();
+    let events = support::openai_stream();
     assert_eq!(events.len(), 50);
     g.throughput(Throughput::Elements(50));
     g.bench_function("stream_50_chat_to_responses", |b| {

@@ -92,6 +92,24 @@ pub struct ProviderError {
     pub headers: Vec<(String, String)>,
 }
 
+impl ProviderError {
+    /// The error a Bifrost error JSON body (what the shared handlers answer) describes, to be
+    /// re-rendered in a drop-in route's own format.
+    pub fn from_bifrost_body(status: u16, body: &[u8]) -> Self {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let message = v
+            .pointer("/error/message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("request failed")
+            .to_string();
+        Self {
+            status,
+            message,
+            ..Self::default()
+        }
+    }
+}
+
 /// Everything that can go wrong while serving a request.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {

@@ -83,17 +83,7 @@ pub fn error_event(err: &GatewayError) -> Bytes {
 
 /// Re-renders a Bifrost error JSON body (as the shared handlers answer) in Anthropic's shape.
 pub fn error_body_from_bifrost(status: u16, body: &[u8]) -> Bytes {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let message = v
-        .pointer("/error/message")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("request failed")
-        .to_string();
-    let err = GatewayError::Provider(Box::new(ProviderError {
-        status,
-        message,
-        ..ProviderError::default()
-    }));
+    let err = GatewayError::Provider(Box::new(ProviderError::from_bifrost_body(status, body)));
     error_body(&err).1
 }
 
