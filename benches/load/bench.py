@@ -193,9 +193,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream",
+    ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream,plugin",
                     help="passthrough and stream run on every target; translate(-stream) (OpenAI client, "
-                         "Anthropic provider) only through ringway, compared with its passthrough")
+                         "Anthropic provider) only through ringway, compared with its passthrough; plugin "
+                         "compares passthrough through ringway with and without one no-op dylib plugin")
     ap.add_argument("--idle", type=int, default=1000, help="idle keep-alive connections held per proxy")
     ap.add_argument("--timing-requests", type=int, default=20, help="streams for the timing check (0 = skip)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))
@@ -223,6 +224,18 @@ def main():
         procs.append(ngx)
         targets = {"direct": (mock_port, [mock.pid]), "ringway": (gw_port, [gw.pid]),
                    "nginx": (ngx_port, nginx_pids(ngx.pid))}
+        if "plugin" in args.scenarios.split(","):
+            # The same gateway with one no-op plugin on every hook.
+            pdir = tempfile.mkdtemp(prefix="ringway-bench-p-", dir=tmp)
+            pcfg = dict(cfg, plugins=[{"name": "noop", "enabled": True,
+                                       "path": os.path.join(REL, "examples", "libnoop.so")}])
+            with open(os.path.join(pdir, "config.json"), "w") as f:
+                json.dump(pcfg, f)
+            gwp, gwp_port = spawn_listening(
+                [os.path.join(REL, "ringway"), "--app-dir", pdir, "--host", "127.0.0.1", "--port", "0",
+                 "--workers", str(args.workers), "--log-level", "warn"], "ringway listening on ")
+            procs.append(gwp)
+            targets["ringway+noop"] = (gwp_port, [gwp.pid])
         results = {}
         idle = []
         if args.idle:
@@ -233,7 +246,12 @@ def main():
             translating = scen.startswith("translate")
             model = "anthropic/claude-3-5-haiku" if translating else "openai/gpt-4o-mini"
             script = wrk_script(tmp, chat_body(scen.endswith("stream"), model))
-            scen_targets = {"ringway": targets["ringway"]} if translating else targets
+            if translating:
+                scen_targets = {"ringway": targets["ringway"]}
+            elif scen == "plugin":
+                scen_targets = {k: targets[k] for k in ("ringway", "ringway+noop")}
+            else:
+                scen_targets = {k: targets[k] for k in ("direct", "ringway", "nginx")}
             for name, (port, _) in scen_targets.items():  # warm-up
                 run_wrk(port, "/v1/chat/completions", script, 2, args.connections)
             for rnd in range(args.rounds):
@@ -284,6 +302,20 @@ def main():
     med = lambda xs: statistics.median(xs)
     lines = []
     for scen in args.scenarios.split(","):
+        if scen == "plugin":
+            lines.append("### plugin (passthrough through ringway, without and with one no-op dylib plugin)\n")
+            lines.append("| target | req/s | p50 ms | p99 ms | CPU s / 10k req | non-2xx |")
+            lines.append("|---|---|---|---|---|---|")
+            row = {}
+            for name in ("ringway", "ringway+noop"):
+                rs = results[(scen, name)]
+                row[name] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
+                x = row[name]
+                lines.append(f"| {name} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
+                             f"{x['cpu_per_10k']:.3f} | {sum(r['errors'] for r in rs)} |")
+            lines.append(f"\nwith/without the plugin req/s **{row['ringway+noop']['rps'] / row['ringway']['rps']:.3f}x**; "
+                         f"CPU per request {row['ringway+noop']['cpu_per_10k'] / row['ringway']['cpu_per_10k']:.3f}x\n")
+            continue
         if scen.startswith("translate"):
             base = "stream" if scen.endswith("stream") else "passthrough"
             rs = results[(scen, "ringway")]

@@ -14,4 +14,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 cargo build --release -p ringway -p ringway-mock
+# The no-op plugin of the `plugin` scenario.
+cargo build --release -p ringway-plugins-abi --example noop
 exec python3 benches/load/bench.py "$@"

@@ -147,14 +147,22 @@ impl SseRelay {
             if let Some(ev) = self.pop_ready() {
                 return Some(ev);
             }
+            // Framing errors are left for `next_event`, which reports them. Upstream chunks the
+            // last socket read already brought in are framed too, so they share one write.
             if let Some(framer) = &mut self.binary {
-                let raw = framer.next_message().ok().flatten()?;
-                self.emit(raw);
+                match framer.next_message() {
+                    Ok(Some(raw)) => self.emit(raw),
+                    Ok(None) => framer.push(&self.resp.buffered_chunk()?),
+                    Err(_) => return None,
+                }
                 continue;
             }
-            // A framing error is left for `next_event`, which reports it.
-            let raw = self.framer.next_event().ok().flatten()?;
-            self.emit(raw);
+            match self.framer.next_event() {
+                Ok(Some(raw)) => self.emit(raw),
+                Ok(None) if self.finished => return None,
+                Ok(None) => self.framer.push(&self.resp.buffered_chunk()?),
+                Err(_) => return None,
+            }
         }
     }
 

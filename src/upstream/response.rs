@@ -225,10 +225,11 @@ impl Response {
 
     /// The next piece of the body as it arrives (chunked framing removed); `None` at the end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
-        if let Some(p) = self.pending.take() {
-            return Ok(Some(p));
-        }
         if let Some(e) = self.deferred.take() {
+            if let Some(p) = self.pending.take() {
+                self.deferred = Some(e);
+                return Ok(Some(p));
+            }
             return Err(e);
         }
         if self.reading {
@@ -239,54 +240,90 @@ impl Response {
             return Err(self.fail(UpstreamError::Io(e)));
         }
         loop {
-            match &mut self.body {
+            if let Some(data) = self.decode_buffered()? {
+                return Ok(Some(data));
+            }
+            match &self.body {
                 Body::Done => return Ok(None),
                 Body::Failed => {
                     return Err(UpstreamError::Protocol("body already failed".into()));
                 }
-                Body::Length(rem) => {
-                    if !self.buf.is_empty() {
-                        let n =
-                            usize::try_from(*rem).map_or(self.buf.len(), |r| r.min(self.buf.len()));
-                        *rem -= n as u64;
-                        let data = self.buf.split_to(n).freeze();
-                        if *rem == 0 {
-                            self.finish();
-                        }
-                        return Ok(Some(data));
-                    }
-                }
-                Body::Chunked(dec) => match dec.decode(&mut self.buf) {
-                    Ok(Some(data)) => {
-                        // Look ahead so that a body whose end is already buffered releases
-                        // its connection now, not on the caller's next call.
-                        if !self.buf.is_empty() {
-                            match dec.decode(&mut self.buf) {
-                                Ok(Some(next)) => self.pending = Some(next),
-                                Ok(None) if dec.is_done() => self.finish(),
-                                Ok(None) => {}
-                                Err(e) => {
-                                    let e = UpstreamError::Protocol(e.to_string());
-                                    self.deferred = Some(self.fail(e));
-                                }
-                            }
-                        }
-                        return Ok(Some(data));
-                    }
-                    Ok(None) if dec.is_done() => {
-                        self.finish();
-                        return Ok(None);
-                    }
-                    Ok(None) => {}
-                    Err(e) => return Err(self.fail(UpstreamError::Protocol(e.to_string()))),
-                },
-                Body::UntilClose => {
-                    if !self.buf.is_empty() {
-                        return Ok(Some(self.buf.split().freeze()));
-                    }
-                }
+                _ => {}
             }
             self.fill().await?;
+        }
+    }
+
+    /// The next piece of the body that is already in memory, without reading: lets a relay
+    /// send everything one socket read brought in one write. The end of the body and errors are
+    /// left for [`Response::chunk`] to report.
+    pub fn buffered_chunk(&mut self) -> Option<Bytes> {
+        if self.reading {
+            return None;
+        }
+        if self.deferred.is_some() {
+            return self.pending.take();
+        }
+        match self.decode_buffered() {
+            Ok(data) => data,
+            Err(e) => {
+                self.deferred = Some(e);
+                None
+            }
+        }
+    }
+
+    /// Decodes one piece from the read buffer: `Ok(None)` when more bytes are needed or the
+    /// body is complete (the state says which).
+    fn decode_buffered(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
+        match &mut self.body {
+            Body::Done | Body::Failed => Ok(None),
+            Body::Length(rem) => {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                let n = usize::try_from(*rem).map_or(self.buf.len(), |r| r.min(self.buf.len()));
+                *rem -= n as u64;
+                let data = self.buf.split_to(n).freeze();
+                if *rem == 0 {
+                    self.finish();
+                }
+                Ok(Some(data))
+            }
+            Body::Chunked(dec) => match dec.decode(&mut self.buf) {
+                Ok(Some(data)) => {
+                    // Look ahead so that a body whose end is already buffered releases its
+                    // connection now, not on the caller's next call.
+                    if !self.buf.is_empty() {
+                        match dec.decode(&mut self.buf) {
+                            Ok(Some(next)) => self.pending = Some(next),
+                            Ok(None) if dec.is_done() => self.finish(),
+                            Ok(None) => {}
+                            Err(e) => {
+                                let e = UpstreamError::Protocol(e.to_string());
+                                self.deferred = Some(self.fail(e));
+                            }
+                        }
+                    }
+                    Ok(Some(data))
+                }
+                Ok(None) if dec.is_done() => {
+                    self.finish();
+                    Ok(None)
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(self.fail(UpstreamError::Protocol(e.to_string()))),
+            },
+            Body::UntilClose => {
+                if self.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(self.buf.split().freeze()))
+                }
+            }
         }
     }
 

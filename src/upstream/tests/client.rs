@@ -148,6 +148,41 @@ fn chunk_delivers_pieces_as_they_arrive() {
 }
 
 #[test]
+fn buffered_chunks_come_without_a_read() {
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let server = Server::start(move |mut c| {
+        c.read_request();
+        // Three pieces in one write, then a fourth once the client asks for it.
+        c.write(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n1\r\nc\r\n",
+        );
+        let _ = go_rx.lock().expect("lock").recv();
+        c.write(b"1\r\nd\r\n0\r\n\r\n");
+    });
+    let t = target(&server.url());
+    rt().block_on(async {
+        let c = client();
+        let mut resp = c.send(&t, get("/stream")).await.expect("send");
+        let mut got = vec![resp.chunk().await.expect("chunk").expect("some")];
+        // What the same read brought in is there without awaiting: the head and three pieces
+        // were one write, one loopback segment.
+        while let Some(more) = resp.buffered_chunk() {
+            got.push(more);
+        }
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(resp.buffered_chunk().is_none(), "nothing more is buffered");
+        go_tx.send(()).expect("signal");
+        while let Some(piece) = resp.chunk().await.expect("chunk") {
+            got.push(piece);
+        }
+        assert_eq!(got.concat(), b"abcd");
+        assert_eq!(resp.buffered_chunk(), None, "the end is for chunk() to say");
+        assert_eq!(resp.chunk().await.expect("end"), None);
+    });
+}
+
+#[test]
 fn dropping_a_response_early_closes_its_connection() {
     let (closed_tx, closed_rx) = mpsc::channel::<bool>();
     let closed_tx = std::sync::Mutex::new(closed_tx);
