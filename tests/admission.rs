@@ -117,3 +117,37 @@ fn without_dropping_requests_beyond_the_buffer_wait_their_turn() {
         t(1) - t(0)
     );
 }
+
+#[test]
+fn drop_excess_requests_turned_on_through_the_api_applies_at_once() {
+    let mock = Mock::start(&[]);
+    let gw = start(&mock, false);
+    let mut client = common::api(&gw, "GET", "/api/config", None).json()["client_config"].clone();
+    assert_eq!(client["drop_excess_requests"], false);
+    client["drop_excess_requests"] = json!(true);
+    let put = common::api(
+        &gw,
+        "PUT",
+        "/api/config",
+        Some(&json!({"client_config": client})),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    // Hot-applied, as Bifrost does: no restart is asked for this setting.
+    let cfg = common::api(&gw, "GET", "/api/config", None).json();
+    assert_eq!(cfg["client_config"]["drop_excess_requests"], true);
+    let reasons = cfg["restart_required"]["reason"].as_str().unwrap_or("");
+    assert!(!reasons.contains("drop_excess"), "{cfg}");
+
+    // Slot taken, one waiting in the buffer: the third is refused at once.
+    let slow = post_in_thread(&gw, chat("openai/gpt-slow-1500", "slow"));
+    assert!(
+        wait_until(Duration::from_secs(5), || upstream_requests(&mock) == 1),
+        "the slow request never reached the mock"
+    );
+    let b = post_in_thread(&gw, chat("openai/gpt-4o-mini", "b"));
+    let c = post_in_thread(&gw, chat("openai/gpt-4o-mini", "c"));
+    let (b, c) = (b.join().expect("thread"), c.join().expect("thread"));
+    assert_eq!(slow.join().expect("thread").status, 200);
+    let refused = if b.status == 200 { c } else { b };
+    assert_dropped(&refused);
+}
