@@ -286,10 +286,16 @@ def main():
                 [os.path.join(REL, "ringway"), "--app-dir", tdir, "--host", "127.0.0.1", "--port", "0",
                  "--workers", "1", "--log-level", "warn"], "ringway listening on ")
             procs.append(gw2)
+            # nginx in front of the same mock: the reference for what one more hop costs here
+            # (each hop wakes an idle process, which on a VM is tens of microseconds).
+            ndir = tempfile.mkdtemp(prefix="ringway-bench-n-", dir=tmp)
+            ngx2, ngx2_port = start_nginx(slow_port, 1, ndir)
+            procs.append(ngx2)
             body = chat_body(True)
             d_ttfb, d_gaps = stream_timing(slow_port, args.timing_requests, body)
             r_ttfb, r_gaps = stream_timing(gw2_port, args.timing_requests, body)
-            timing = (d_ttfb, d_gaps, r_ttfb, r_gaps)
+            n_ttfb, _ = stream_timing(ngx2_port, args.timing_requests, body)
+            timing = (d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb)
     finally:
         for p in procs:
             try:
@@ -352,12 +358,14 @@ def main():
     lines.append("RSS after the run (MB)" + (f", with {args.idle} idle keep-alive connections open" if args.idle else "")
                  + ": " + ", ".join(f"{k} {v:.1f}" for k, v in rss_now.items()) + "\n")
     if timing:
-        d_ttfb, d_gaps, r_ttfb, r_gaps = timing
+        d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb = timing
         over = statistics.median(r_ttfb) - statistics.median(d_ttfb)
+        n_over = statistics.median(n_ttfb) - statistics.median(d_ttfb)
         dev = statistics.median(abs(g - 50.0) for g in r_gaps) if r_gaps else float("nan")
         lines.append(f"Stream timing (mock pausing 50 ms between events, {len(r_ttfb)} streams): median time to "
                      f"first event direct {statistics.median(d_ttfb):.3f} ms, through ringway "
-                     f"{statistics.median(r_ttfb):.3f} ms (overhead **{over * 1000:.0f} us**); median client-side "
+                     f"{statistics.median(r_ttfb):.3f} ms (overhead **{over * 1000:.0f} us**), through nginx "
+                     f"{statistics.median(n_ttfb):.3f} ms (overhead {n_over * 1000:.0f} us); median client-side "
                      f"gap through ringway {statistics.median(r_gaps):.2f} ms (median deviation from 50 ms "
                      f"{dev:.2f} ms, max {max(r_gaps):.2f} ms)\n")
     report = "\n".join(lines)
