@@ -90,6 +90,11 @@ pub struct ProviderError {
     pub param: Option<serde_json::Value>,
     /// Provider headers passed on to the client (rate limits, `retry-after`, request ids).
     pub headers: Vec<(String, String)>,
+    /// The body sent upstream, echoed as `extra_fields.raw_request` (`send_back_raw_request`).
+    pub raw_request: Option<bytes::Bytes>,
+    /// The provider's error body, echoed as `extra_fields.raw_response`
+    /// (`send_back_raw_response`).
+    pub raw_response: Option<bytes::Bytes>,
 }
 
 impl ProviderError {
@@ -205,7 +210,29 @@ struct BifrostErrorBody<'a> {
     is_bifrost_error: bool,
     status_code: u16,
     error: ErrorField<'a>,
-    extra_fields: &'a ErrorContext,
+    extra_fields: ExtraFields<'a>,
+}
+
+#[derive(Serialize)]
+struct ExtraFields<'a> {
+    #[serde(flatten)]
+    ctx: &'a ErrorContext,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_request: Option<RawBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_response: Option<RawBody<'a>>,
+}
+
+/// A raw provider body: embedded as JSON when it is JSON, else as a string.
+struct RawBody<'a>(&'a [u8]);
+
+impl Serialize for RawBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_slice::<serde_json::Value>(self.0) {
+            Ok(v) => v.serialize(s),
+            Err(_) => s.serialize_str(&String::from_utf8_lossy(self.0)),
+        }
+    }
 }
 
 impl GatewayError {
@@ -286,7 +313,17 @@ impl GatewayError {
                 message: self.to_string(),
                 param,
             },
-            extra_fields: ctx,
+            extra_fields: ExtraFields {
+                ctx,
+                raw_request: match self {
+                    Self::Provider(p) => p.raw_request.as_deref().map(RawBody),
+                    _ => None,
+                },
+                raw_response: match self {
+                    Self::Provider(p) => p.raw_response.as_deref().map(RawBody),
+                    _ => None,
+                },
+            },
         };
         // Serialising plain structs of strings cannot fail; keep a static fallback anyway.
         match serde_json::to_vec(&body) {
@@ -324,8 +361,7 @@ mod tests {
             kind: Some("rate_limit_exceeded".into()),
             code: Some("rate_limit".into()),
             message: "slow down".into(),
-            param: None,
-            headers: Vec::new(),
+            ..ProviderError::default()
         }));
         let ctx = ErrorContext {
             provider: Some("openai".into()),

@@ -367,4 +367,31 @@ fn raw_request_and_response_are_echoed_when_configured() {
         v["extra_fields"]["raw_response"]["choices"][0]["message"]["content"],
         "echo: raw"
     );
+    // A provider error carries the raw exchange too: the body sent and the provider's error.
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("openai/gpt-fail-429", "raw err"),
+    );
+    assert_eq!(r.status, 429, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        v["extra_fields"]["raw_request"]["model"], "gpt-fail-429",
+        "{v}"
+    );
+    assert!(
+        v["extra_fields"]["raw_response"]["error"]["message"].is_string(),
+        "{v}"
+    );
+    assert_eq!(v["extra_fields"]["provider"], "openai");
+    // Off by default: no raw fields.
+    let plain = Gateway::start(&provider_config(
+        "openai",
+        &mock,
+        one_key("sk-a"),
+        json!({}),
+    ));
+    let r = plain.post("/v1/chat/completions", &chat("openai/gpt-fail-429", "x"));
+    let v = r.json();
+    assert!(v["extra_fields"].get("raw_request").is_none(), "{v}");
+    assert!(v["extra_fields"].get("raw_response").is_none(), "{v}");
 }

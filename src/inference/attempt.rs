@@ -282,6 +282,7 @@ async fn exchange(
         return success(route, call, resp, started, codec, model).await;
     }
     let status = resp.status;
+    let raw_request = route.send_back_raw_request.then(|| body.clone());
     let headers = forwarded_headers(&resp)
         .into_iter()
         .map(|(n, v)| (n.into_owned(), v))
@@ -293,6 +294,8 @@ async fn exchange(
     };
     let mut perr = providers::parse_error(route.spec.format, status, &body);
     perr.headers = headers;
+    perr.raw_response = route.send_back_raw_response.then_some(body);
+    perr.raw_request = raw_request;
     Ok(Exchange::Failed(perr))
 }
 

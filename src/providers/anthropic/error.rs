@@ -21,8 +21,7 @@ pub fn parse_error(status: u16, body: &[u8]) -> ProviderError {
             } else {
                 b.error.message
             },
-            param: None,
-            headers: Vec::new(),
+            ..ProviderError::default()
         },
         _ => openai::parse_error(status, body),
     }

@@ -395,8 +395,7 @@ impl AnthropicToOpenAiStream {
             kind,
             code: None,
             message,
-            param: None,
-            headers: Vec::new(),
+            ..ProviderError::default()
         }));
         let body = err.to_bifrost(&ErrorContext::default());
         let mut ev = Vec::with_capacity(body.len() + 24);
