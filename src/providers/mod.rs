@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cohere;
 pub mod gemini;
 pub mod openai;
+pub mod openai_chunks;
 pub mod responses;
 pub mod unified;
 

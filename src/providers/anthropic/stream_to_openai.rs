@@ -6,10 +6,9 @@ use serde_json::Value;
 
 use super::cow_str::CowStr;
 use super::error::status_of;
-use super::response::{finish_reason, now_secs, usage_from_anthropic};
+use super::response::{finish_reason, usage_from_anthropic};
 use super::wire;
-use crate::error::{ErrorContext, GatewayError, ProviderError};
-use crate::json::write_json_string;
+use crate::providers::openai_chunks::{self, ChunkWriter, Delta as Piece};
 use crate::providers::unified::{self, Usage};
 use crate::sse;
 
@@ -25,7 +24,7 @@ use crate::sse;
 pub struct AnthropicToOpenAiStream {
     include_usage: bool,
     /// `{"id":..,"object":"chat.completion.chunk","created":..,"model":..` shared by every chunk.
-    prefix: Vec<u8>,
+    chunks: ChunkWriter,
     /// Anthropic content block index -> what the block carries.
     blocks: Vec<(u32, BlockKind)>,
     next_tool: u32,
@@ -115,28 +114,12 @@ struct DeltaUsage {
 }
 
 /// What a chunk's delta carries (at most one kind per chunk).
-enum Piece<'a> {
-    Role,
-    Content(&'a str),
-    Reasoning(&'a str),
-    ToolStart {
-        index: u32,
-        id: &'a str,
-        name: &'a str,
-    },
-    ToolArgs {
-        index: u32,
-        arguments: &'a str,
-    },
-    Finish(&'static str),
-}
-
 impl AnthropicToOpenAiStream {
     /// A translator; `include_usage` mirrors the client's `stream_options.include_usage`.
     pub fn new(include_usage: bool) -> Self {
         Self {
             include_usage,
-            prefix: Vec::new(),
+            chunks: ChunkWriter::default(),
             blocks: Vec::new(),
             next_tool: 0,
             usage: wire::Usage::default(),
@@ -233,14 +216,7 @@ impl AnthropicToOpenAiStream {
     }
 
     fn set_prefix(&mut self, id: &str, model: &str) {
-        let mut p = Vec::with_capacity(96 + id.len() + model.len());
-        p.extend_from_slice(b"data: {\"id\":");
-        write_json_string(&mut p, id);
-        p.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
-        p.extend_from_slice(now_secs().to_string().as_bytes());
-        p.extend_from_slice(b",\"model\":");
-        write_json_string(&mut p, model);
-        self.prefix = p;
+        self.chunks.start(id, model);
     }
 
     fn on_block_start(
@@ -390,19 +366,7 @@ impl AnthropicToOpenAiStream {
 
     /// Emits `data: {"error": <Bifrost error JSON>}` and ends the stream.
     fn fail(&mut self, out: &mut Vec<Bytes>, status: u16, kind: Option<String>, message: String) {
-        let err = GatewayError::Provider(Box::new(ProviderError {
-            status,
-            kind,
-            code: None,
-            message,
-            ..ProviderError::default()
-        }));
-        let body = err.to_bifrost(&ErrorContext::default());
-        let mut ev = Vec::with_capacity(body.len() + 24);
-        ev.extend_from_slice(b"data: {\"error\":");
-        ev.extend_from_slice(&body);
-        ev.extend_from_slice(b"}\n\n");
-        out.push(Bytes::from(ev));
+        out.push(openai_chunks::error_event(status, kind, message));
         self.done = true;
     }
 
@@ -410,68 +374,21 @@ impl AnthropicToOpenAiStream {
     fn end(&mut self, out: &mut Vec<Bytes>) {
         if self.include_usage {
             self.ensure_prefix();
-            let mut ev = self.prefix.clone();
-            ev.extend_from_slice(b",\"choices\":[],\"usage\":");
-            ev.extend_from_slice(&unified::encode(&self.usage()));
-            ev.extend_from_slice(b"}\n\n");
-            out.push(Bytes::from(ev));
+            self.chunks.usage(out, &unified::encode(&self.usage()));
         }
-        out.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        out.push(Bytes::from_static(openai_chunks::DONE));
         self.done = true;
     }
 
     fn ensure_prefix(&mut self) {
-        if self.prefix.is_empty() {
+        if !self.chunks.is_started() {
             self.set_prefix("", "");
         }
     }
 
     fn emit(&mut self, out: &mut Vec<Bytes>, piece: Piece<'_>) {
         self.ensure_prefix();
-        let mut ev = Vec::with_capacity(self.prefix.len() + 128);
-        ev.extend_from_slice(&self.prefix);
-        ev.extend_from_slice(b",\"choices\":[{\"index\":0,\"delta\":");
-        let mut finish = None;
-        match piece {
-            Piece::Role => ev.extend_from_slice(b"{\"role\":\"assistant\",\"content\":\"\"}"),
-            Piece::Content(t) => {
-                ev.extend_from_slice(b"{\"content\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::Reasoning(t) => {
-                ev.extend_from_slice(b"{\"reasoning\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::ToolStart { index, id, name } => {
-                ev.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
-                ev.extend_from_slice(index.to_string().as_bytes());
-                ev.extend_from_slice(b",\"id\":");
-                write_json_string(&mut ev, id);
-                ev.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-                write_json_string(&mut ev, name);
-                ev.extend_from_slice(b",\"arguments\":\"\"}}]}");
-            }
-            Piece::ToolArgs { index, arguments } => {
-                ev.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
-                ev.extend_from_slice(index.to_string().as_bytes());
-                ev.extend_from_slice(b",\"function\":{\"arguments\":");
-                write_json_string(&mut ev, arguments);
-                ev.extend_from_slice(b"}}]}");
-            }
-            Piece::Finish(f) => {
-                ev.extend_from_slice(b"{}");
-                finish = Some(f);
-            }
-        }
-        ev.extend_from_slice(b",\"finish_reason\":");
-        match finish {
-            Some(f) => write_json_string(&mut ev, f),
-            None => ev.extend_from_slice(b"null"),
-        }
-        ev.extend_from_slice(b"}]}\n\n");
-        out.push(Bytes::from(ev));
+        self.chunks.delta(out, 0, piece);
     }
 }
 

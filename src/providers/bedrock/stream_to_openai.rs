@@ -5,10 +5,9 @@ use serde::Deserialize;
 
 use super::error::message_error;
 use super::eventstream::Message;
-use super::response::{finish_reason, new_id, now_secs, usage_from_bedrock};
+use super::response::{finish_reason, new_id, usage_from_bedrock};
 use super::wire::TokenUsage;
-use crate::error::{ErrorContext, GatewayError, ProviderError};
-use crate::json::write_json_string;
+use crate::providers::openai_chunks::{self, ChunkWriter, Delta as Piece};
 use crate::providers::unified;
 
 /// Translates a Bedrock ConverseStream into an OpenAI chat completion stream.
@@ -26,7 +25,7 @@ pub struct BedrockToOpenAiStream {
     include_usage: bool,
     model: String,
     /// `data: {"id":..,"object":"chat.completion.chunk","created":..,"model":..`.
-    prefix: Vec<u8>,
+    chunks: ChunkWriter,
     /// Converse content block index -> OpenAI tool call index.
     tools: Vec<(u64, u32)>,
     next_tool: u32,
@@ -90,22 +89,6 @@ struct ReasoningDelta {
 }
 
 /// What a chunk's delta carries (one kind per chunk).
-enum Piece<'a> {
-    Role,
-    Content(&'a str),
-    Reasoning(&'a str),
-    ToolStart {
-        index: u32,
-        id: &'a str,
-        name: &'a str,
-    },
-    ToolArgs {
-        index: u32,
-        arguments: &'a str,
-    },
-    Finish(&'static str),
-}
-
 impl BedrockToOpenAiStream {
     /// A translator; `include_usage` mirrors the client's `stream_options.include_usage` and
     /// `model` names the model in every chunk (ConverseStream events carry none).
@@ -113,7 +96,7 @@ impl BedrockToOpenAiStream {
         Self {
             include_usage,
             model: model.to_string(),
-            prefix: Vec::new(),
+            chunks: ChunkWriter::default(),
             tools: Vec::new(),
             next_tool: 0,
             usage: None,
@@ -244,19 +227,7 @@ impl BedrockToOpenAiStream {
 
     /// Emits `data: {"error": <Bifrost error JSON>}` and ends the stream.
     fn fail(&mut self, out: &mut Vec<Bytes>, status: u16, kind: Option<String>, message: String) {
-        let err = GatewayError::Provider(Box::new(ProviderError {
-            status,
-            kind,
-            code: None,
-            message,
-            ..ProviderError::default()
-        }));
-        let body = err.to_bifrost(&ErrorContext::default());
-        let mut ev = Vec::with_capacity(body.len() + 24);
-        ev.extend_from_slice(b"data: {\"error\":");
-        ev.extend_from_slice(&body);
-        ev.extend_from_slice(b"}\n\n");
-        out.push(Bytes::from(ev));
+        out.push(openai_chunks::error_event(status, kind, message));
         self.done = true;
     }
 
@@ -267,76 +238,21 @@ impl BedrockToOpenAiStream {
         {
             let usage = unified::encode(&usage_from_bedrock(u));
             self.ensure_prefix();
-            let mut ev = self.prefix.clone();
-            ev.extend_from_slice(b",\"choices\":[],\"usage\":");
-            ev.extend_from_slice(&usage);
-            ev.extend_from_slice(b"}\n\n");
-            out.push(Bytes::from(ev));
+            self.chunks.usage(out, &usage);
         }
-        out.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        out.push(Bytes::from_static(openai_chunks::DONE));
         self.done = true;
     }
 
     fn ensure_prefix(&mut self) {
-        if !self.prefix.is_empty() {
-            return;
+        if !self.chunks.is_started() {
+            self.chunks.start(&new_id(), &self.model);
         }
-        let mut p = Vec::with_capacity(96 + self.model.len());
-        p.extend_from_slice(b"data: {\"id\":");
-        write_json_string(&mut p, &new_id());
-        p.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
-        p.extend_from_slice(now_secs().to_string().as_bytes());
-        p.extend_from_slice(b",\"model\":");
-        write_json_string(&mut p, &self.model);
-        self.prefix = p;
     }
 
     fn emit(&mut self, out: &mut Vec<Bytes>, piece: Piece<'_>) {
         self.ensure_prefix();
-        let mut ev = Vec::with_capacity(self.prefix.len() + 128);
-        ev.extend_from_slice(&self.prefix);
-        ev.extend_from_slice(b",\"choices\":[{\"index\":0,\"delta\":");
-        let mut finish = None;
-        match piece {
-            Piece::Role => ev.extend_from_slice(b"{\"role\":\"assistant\",\"content\":\"\"}"),
-            Piece::Content(t) => {
-                ev.extend_from_slice(b"{\"content\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::Reasoning(t) => {
-                ev.extend_from_slice(b"{\"reasoning\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::ToolStart { index, id, name } => {
-                ev.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
-                ev.extend_from_slice(index.to_string().as_bytes());
-                ev.extend_from_slice(b",\"id\":");
-                write_json_string(&mut ev, id);
-                ev.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-                write_json_string(&mut ev, name);
-                ev.extend_from_slice(b",\"arguments\":\"\"}}]}");
-            }
-            Piece::ToolArgs { index, arguments } => {
-                ev.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
-                ev.extend_from_slice(index.to_string().as_bytes());
-                ev.extend_from_slice(b",\"function\":{\"arguments\":");
-                write_json_string(&mut ev, arguments);
-                ev.extend_from_slice(b"}}]}");
-            }
-            Piece::Finish(f) => {
-                ev.extend_from_slice(b"{}");
-                finish = Some(f);
-            }
-        }
-        ev.extend_from_slice(b",\"finish_reason\":");
-        match finish {
-            Some(f) => write_json_string(&mut ev, f),
-            None => ev.extend_from_slice(b"null"),
-        }
-        ev.extend_from_slice(b"}]}\n\n");
-        out.push(Bytes::from(ev));
+        self.chunks.delta(out, 0, piece);
     }
 }
 

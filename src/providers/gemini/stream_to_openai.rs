@@ -6,10 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::cow_str::CowStr;
-use super::response::{finish_reason, now_secs, tool_call, usage_from_gemini};
+use super::response::{finish_reason, tool_call, usage_from_gemini};
 use super::wire::{FunctionCall, PromptFeedback, UsageMetadata};
-use crate::error::{ErrorContext, GatewayError, ProviderError};
-use crate::json::write_json_string;
+use crate::providers::openai_chunks::{self, ChunkWriter, Delta as Piece};
 use crate::providers::unified;
 use crate::sse;
 
@@ -29,7 +28,7 @@ pub struct GeminiToOpenAiStream {
     /// Model named in chunks that carry no `modelVersion`.
     model: String,
     /// `{"id":..,"object":"chat.completion.chunk","created":..,"model":..` shared by every chunk.
-    prefix: Vec<u8>,
+    chunks: ChunkWriter,
     /// Per candidate index: tool calls sent so far (OpenAI `index` of the next one).
     candidates: Vec<CandidateState>,
     usage: Option<UsageMetadata>,
@@ -91,19 +90,6 @@ struct ChunkPart<'a> {
 }
 
 /// What a chunk's delta carries (one kind per chunk).
-enum Piece<'a> {
-    Role,
-    Content(&'a str),
-    Reasoning(&'a str),
-    Tool {
-        index: u32,
-        id: &'a str,
-        name: &'a str,
-        arguments: &'a str,
-    },
-    Finish(&'static str),
-}
-
 impl GeminiToOpenAiStream {
     /// A translator; `include_usage` mirrors the client's `stream_options.include_usage`, and
     /// `model` names the model when chunks do not.
@@ -111,7 +97,7 @@ impl GeminiToOpenAiStream {
         Self {
             include_usage,
             model: model.to_string(),
-            prefix: Vec::new(),
+            chunks: ChunkWriter::default(),
             candidates: Vec::new(),
             usage: None,
             finished: false,
@@ -148,7 +134,7 @@ impl GeminiToOpenAiStream {
             self.on_error(&err, out);
             return;
         }
-        if self.prefix.is_empty() {
+        if !self.chunks.is_started() {
             let id = chunk.response_id.as_deref().unwrap_or("");
             let model = match chunk.model_version.as_deref() {
                 Some(m) if !m.is_empty() => m.to_string(),
@@ -196,13 +182,9 @@ impl GeminiToOpenAiStream {
                 .as_ref()
                 .map(usage_from_gemini)
                 .unwrap_or_default();
-            let mut ev = self.prefix.clone();
-            ev.extend_from_slice(b",\"choices\":[],\"usage\":");
-            ev.extend_from_slice(&unified::encode(&usage));
-            ev.extend_from_slice(b"}\n\n");
-            out.push(Bytes::from(ev));
+            self.chunks.usage(out, &unified::encode(&usage));
         }
-        out.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        out.push(Bytes::from_static(openai_chunks::DONE));
         self.done = true;
     }
 
@@ -296,84 +278,19 @@ impl GeminiToOpenAiStream {
 
     /// Emits `data: {"error": <Bifrost error JSON>}` and ends the stream.
     fn fail(&mut self, out: &mut Vec<Bytes>, status: u16, kind: Option<String>, message: String) {
-        let err = GatewayError::Provider(Box::new(ProviderError {
-            status,
-            kind,
-            code: None,
-            message,
-            ..ProviderError::default()
-        }));
-        let body = err.to_bifrost(&ErrorContext::default());
-        let mut ev = Vec::with_capacity(body.len() + 24);
-        ev.extend_from_slice(b"data: {\"error\":");
-        ev.extend_from_slice(&body);
-        ev.extend_from_slice(b"}\n\n");
-        out.push(Bytes::from(ev));
+        out.push(openai_chunks::error_event(status, kind, message));
         self.done = true;
     }
 
     fn set_prefix(&mut self, id: &str, model: &str) {
-        let mut p = Vec::with_capacity(96 + id.len() + model.len());
-        p.extend_from_slice(b"data: {\"id\":");
-        write_json_string(&mut p, id);
-        p.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
-        p.extend_from_slice(now_secs().to_string().as_bytes());
-        p.extend_from_slice(b",\"model\":");
-        write_json_string(&mut p, model);
-        self.prefix = p;
+        self.chunks.start(id, model);
     }
 
     fn emit(&mut self, out: &mut Vec<Bytes>, choice: u32, piece: Piece<'_>) {
-        if self.prefix.is_empty() {
-            let model = self.model.clone();
-            self.set_prefix("", &model);
+        if !self.chunks.is_started() {
+            self.chunks.start("", &self.model);
         }
-        let mut ev = Vec::with_capacity(self.prefix.len() + 128);
-        ev.extend_from_slice(&self.prefix);
-        ev.extend_from_slice(b",\"choices\":[{\"index\":");
-        ev.extend_from_slice(choice.to_string().as_bytes());
-        ev.extend_from_slice(b",\"delta\":");
-        let mut finish = None;
-        match piece {
-            Piece::Role => ev.extend_from_slice(b"{\"role\":\"assistant\",\"content\":\"\"}"),
-            Piece::Content(t) => {
-                ev.extend_from_slice(b"{\"content\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::Reasoning(t) => {
-                ev.extend_from_slice(b"{\"reasoning\":");
-                write_json_string(&mut ev, t);
-                ev.push(b'}');
-            }
-            Piece::Tool {
-                index,
-                id,
-                name,
-                arguments,
-            } => {
-                ev.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
-                ev.extend_from_slice(index.to_string().as_bytes());
-                ev.extend_from_slice(b",\"id\":");
-                write_json_string(&mut ev, id);
-                ev.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-                write_json_string(&mut ev, name);
-                ev.extend_from_slice(b",\"arguments\":");
-                write_json_string(&mut ev, arguments);
-                ev.extend_from_slice(b"}}]}");
-            }
-            Piece::Finish(f) => {
-                ev.extend_from_slice(b"{}");
-                finish = Some(f);
-            }
-        }
-        ev.extend_from_slice(b",\"finish_reason\":");
-        match finish {
-            Some(f) => write_json_string(&mut ev, f),
-            None => ev.extend_from_slice(b"null"),
-        }
-        ev.extend_from_slice(b"}]}\n\n");
-        out.push(Bytes::from(ev));
+        self.chunks.delta(out, choice, piece);
     }
 }
 
