@@ -337,3 +337,41 @@ fn credentials_never_shown_by_the_admin_api() {
     let logs = gw.logs();
     assert!(!logs.contains("PRIVATE KEY"));
 }
+
+#[test]
+fn concurrent_first_requests_on_one_core_share_one_fetch() {
+    // The token answer takes 300 ms, so all requests arrive while the first fetch is in flight.
+    let mock = Mock::start(&["--latency-ms", "300"]);
+    let config = vertex_config(
+        &mock,
+        &service_account(&mock, "sa@proj-1.iam.gserviceaccount.com"),
+    );
+    let gw = Gateway::start_with(
+        &config,
+        common::Start {
+            workers: Some(1),
+            ..Default::default()
+        },
+    );
+    let addr = gw.addr;
+    let threads: Vec<_> = (0..5)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let body = chat("vertex/gemini-2.0-flash", &format!("hi {i}"));
+                common::http::request(
+                    addr,
+                    "POST",
+                    "/v1/chat/completions",
+                    &[("content-type", "application/json")],
+                    body.to_string().as_bytes(),
+                )
+                .status
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().expect("thread"), 200);
+    }
+    assert_eq!(token_calls(&mock).len(), 1);
+    assert_eq!(model_calls(&mock).len(), 5);
+}

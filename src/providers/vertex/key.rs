@@ -94,3 +94,62 @@ impl VertexKey {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EnvVar;
+
+    fn cfg(creds: &str) -> VertexKeyConfig {
+        VertexKeyConfig {
+            project_id: EnvVar::literal("p"),
+            project_number: None,
+            region: EnvVar::literal("us-east5"),
+            auth_credentials: Some(EnvVar::literal(creds)),
+            deployments: [("alias".to_string(), "claude-x@1".to_string())].into(),
+            other: Default::default(),
+        }
+    }
+
+    #[test]
+    fn empty_credentials_fall_back_to_the_adc_file() {
+        let none = |_: &str| None;
+        let no_file = |_: &str| Err("unreadable".to_string());
+        let k = VertexKey::with_env(Some(&cfg("")), None, &none, &no_file);
+        let e = k.auth().expect_err("no credentials");
+        assert!(
+            e.to_string().contains("GOOGLE_APPLICATION_CREDENTIALS"),
+            "{e}"
+        );
+        let env = |n: &str| (n == ADC_ENV).then(|| "/sa.json".to_string());
+        let read = |p: &str| {
+            assert_eq!(p, "/sa.json");
+            Ok(r#"{"type":"external_account"}"#.to_string())
+        };
+        let k = VertexKey::with_env(Some(&cfg("")), None, &env, &read);
+        // The file was read: its (unsupported) type is what is reported.
+        assert!(
+            k.auth()
+                .expect_err("type")
+                .to_string()
+                .contains("external_account")
+        );
+    }
+
+    #[test]
+    fn deployments_choose_model_and_publisher() {
+        let none = |_: &str| None;
+        let no_file = |_: &str| Err(String::new());
+        let k = VertexKey::with_env(Some(&cfg("{}")), None, &none, &no_file);
+        assert_eq!(k.model_id("alias"), "claude-x@1");
+        assert_eq!(k.publisher("alias"), Publisher::Anthropic);
+        assert_eq!(
+            k.path("/v1", "alias", RequestType::ChatCompletion)
+                .as_deref(),
+            Some(
+                "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-x@1:rawPredict"
+            )
+        );
+        assert_eq!(k.model_id("gemini-2.5-pro"), "gemini-2.5-pro");
+    }
+}

@@ -23,6 +23,7 @@ mod anthropic;
 mod credentials;
 mod embedding;
 mod error;
+mod inflight;
 mod jwt;
 mod key;
 mod token;

@@ -2,8 +2,9 @@
 //!
 //! The cache lives in the route table (shared by every core), so one fetch serves all cores
 //! until the token nears its expiry; the lock is held only to copy or store the header, never
-//! across an `.await`. Requests that find no token while another fetch is in flight fetch
-//! too (rare: only the first requests after start-up, a reload or an expiry).
+//! across an `.await`. On one core, requests that find no token while a fetch is in flight
+//! wait for it (see `inflight`); two cores may each fetch once after start-up, a reload or an
+//! expiry.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -90,6 +91,13 @@ impl TokenSource {
         if let Some(h) = self.fresh(Instant::now()) {
             return Ok(h);
         }
+        // Keyed by address: the source lives in the route table for as long as any fetch does.
+        let key = std::ptr::from_ref(self) as usize;
+        super::inflight::shared(key, || self.fetch(client, timeout)).await
+    }
+
+    /// Posts a signed grant to the token endpoint and caches the answer.
+    async fn fetch(&self, client: &Client, timeout: Duration) -> Result<Arc<str>, VertexAuthError> {
         let now_unix = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
