@@ -375,3 +375,62 @@ fn concurrent_first_requests_on_one_core_share_one_fetch() {
     assert_eq!(token_calls(&mock).len(), 1);
     assert_eq!(model_calls(&mock).len(), 5);
 }
+
+#[test]
+fn errors_keep_their_message_in_either_shape_and_a_refused_token_is_dropped() {
+    let mock = Mock::start(&[]);
+    let gw = gateway(&mock, "sa@proj-1.iam.gserviceaccount.com");
+    // Anthropic's own shape (the mock's Messages responder fails on `fail-429` model names).
+    let mut body = chat("vertex/claude-fail-429", "x");
+    body["max_tokens"] = json!(8);
+    let r = gw.post("/v1/chat/completions", &body);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.json()["is_bifrost_error"], false);
+    // Google's shape from Vertex's front end, for a Claude model.
+    mock.script(json!([{
+        "status": 404,
+        "body": { "error": { "code": 404, "message": "Publisher model not found", "status": "NOT_FOUND" } }
+    }]));
+    let mut body = chat("vertex/claude-missing", "x");
+    body["max_tokens"] = json!(8);
+    let r = gw.post("/v1/chat/completions", &body);
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["error"]["message"], "Publisher model not found");
+    assert_eq!(token_calls(&mock).len(), 1);
+    // A 401 drops the cached token: the next request fetches a new one.
+    mock.script(json!([{
+        "status": 401,
+        "body": { "error": { "code": 401, "message": "token revoked", "status": "UNAUTHENTICATED" } }
+    }]));
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("vertex/gemini-2.0-flash", "x"),
+    );
+    assert!(r.status >= 400, "{}", r.text());
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("vertex/gemini-2.0-flash", "y"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(token_calls(&mock).len(), 2);
+}
+
+#[test]
+fn responses_api_reaches_claude_on_vertex() {
+    let mock = Mock::start(&[]);
+    let gw = gateway(&mock, "sa@proj-1.iam.gserviceaccount.com");
+    let r = gw.post(
+        "/v1/responses",
+        &json!({ "model": "vertex/claude-sonnet-4@20250514", "input": "via responses",
+                 "max_output_tokens": 16 }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["object"], "response");
+    assert_eq!(v["output"][0]["content"][0]["text"], "echo: via responses");
+    let calls = model_calls(&mock);
+    assert_eq!(
+        calls[0]["path"],
+        model_path("anthropic", "claude-sonnet-4@20250514", ":rawPredict")
+    );
+}

@@ -307,7 +307,10 @@ async fn exchange(
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
-    let mut perr = providers::parse_error(codec.provider(), status, &body);
+    let mut perr = match &vertex {
+        Some(_) => providers::vertex::parse_error(codec.provider(), status, &body),
+        None => providers::parse_error(codec.provider(), status, &body),
+    };
     perr.headers = headers;
     if let (Some(v), 401 | 403) = (&vertex, status) {
         // A refused token may have been revoked early: the next request fetches a new one.

@@ -38,8 +38,9 @@ pub use key::VertexKey;
 pub use token::{TokenSource, token_response};
 pub use url::{default_base_url, model_path};
 
-use crate::error::RequestType;
+use crate::error::{ProviderError, RequestType};
 use crate::providers::catalog::WireFormat;
+use crate::providers::gemini;
 
 /// Who publishes a model on Vertex, which decides its wire format and path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,21 @@ impl Publisher {
     }
 }
 
+/// Normalises a Vertex error body: Claude models answer in Anthropic's shape when the model
+/// itself refuses, but Google's front end answers auth, quota and routing errors in Google's
+/// `{"error":{code,message,status}}` shape for every publisher.
+pub fn parse_error(format: WireFormat, status: u16, body: &[u8]) -> ProviderError {
+    let anthropic_shaped = format == WireFormat::Anthropic
+        && sonic_rs::get(body, ["type"])
+            .ok()
+            .is_some_and(|t| t.as_raw_str() == "\"error\"");
+    if anthropic_shaped {
+        crate::providers::anthropic::parse_error(status, body)
+    } else {
+        gemini::parse_error(status, body)
+    }
+}
+
 /// The operations Vertex serves for some publisher (checked before the model is known).
 pub fn operation_path(op: RequestType) -> Option<&'static str> {
     Publisher::Google
@@ -105,6 +121,26 @@ pub fn operation_path(op: RequestType) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_in_either_shape() {
+        let a = parse_error(
+            WireFormat::Anthropic,
+            429,
+            br#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#,
+        );
+        assert_eq!(
+            (a.message.as_str(), a.kind.as_deref()),
+            ("slow down", Some("rate_limit_error"))
+        );
+        let g = parse_error(
+            WireFormat::Anthropic,
+            404,
+            br#"{"error":{"code":404,"message":"Publisher model not found","status":"NOT_FOUND"}}"#,
+        );
+        assert_eq!(g.message, "Publisher model not found");
+        assert_eq!(g.status, 404);
+    }
 
     #[test]
     fn publisher_follows_the_model_name() {
