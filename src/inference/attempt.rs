@@ -229,17 +229,9 @@ async fn exchange(
     // Google Vertex: project, region and model are in the path; the token is fetched (or
     // taken from the key's cache) before the request is sent.
     let vertex = match route.spec.format {
-        WireFormat::Vertex => Some(
-            vertex_request(
-                worker,
-                route,
-                endpoint,
-                key,
-                codec.upstream_op(call.op),
-                model,
-            )
-            .await?,
-        ),
+        WireFormat::Vertex => {
+            Some(vertex_request(worker, route, endpoint, key, codec, call.op, model).await?)
+        }
         _ => None,
     };
     // Azure: the model's deployment is part of the path.
@@ -332,18 +324,25 @@ async fn vertex_request(
     route: &ProviderRoute,
     endpoint: &Endpoint,
     key: Option<usize>,
-    op: RequestType,
+    codec: Codec,
+    client_op: RequestType,
     model: &str,
 ) -> Result<VertexRequest, GatewayError> {
     let vk = key
         .and_then(|k| route.vertex_keys.get(k))
         .ok_or_else(|| GatewayError::Internal("vertex request without a key".into()))?;
-    let path =
-        vk.path(&endpoint.base_path, model, op)
-            .ok_or_else(|| GatewayError::Unsupported {
-                provider: route.name.clone(),
-                request_type: op.as_str(),
-            })?;
+    // The body was encoded for this publisher's format: the path must agree with it.
+    let publisher = match codec.provider() {
+        WireFormat::Anthropic => providers::vertex::Publisher::Anthropic,
+        _ => providers::vertex::Publisher::Google,
+    };
+    let op = codec.upstream_op(client_op);
+    let path = vk
+        .path(&endpoint.base_path, model, publisher, op)
+        .ok_or_else(|| GatewayError::Unsupported {
+            provider: route.name.clone(),
+            request_type: op.as_str(),
+        })?;
     let source = vk.auth()?.clone();
     let bearer = source.bearer(&worker.client, route.timeout).await?;
     Ok(VertexRequest {

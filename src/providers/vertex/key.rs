@@ -81,17 +81,17 @@ impl VertexKey {
         self.auth.as_ref().map_err(Clone::clone)
     }
 
-    /// The request path for `model` and `op` below `base_path`.
-    pub fn path(&self, base_path: &str, model: &str, op: RequestType) -> Option<String> {
+    /// The request path for `model` and `op` below `base_path`, on `publisher`'s route (the one
+    /// whose format the body was encoded in).
+    pub fn path(
+        &self,
+        base_path: &str,
+        model: &str,
+        publisher: Publisher,
+        op: RequestType,
+    ) -> Option<String> {
         let id = self.model_id(model);
-        super::model_path(
-            base_path,
-            &self.project,
-            &self.region,
-            Publisher::of(id),
-            id,
-            op,
-        )
+        super::model_path(base_path, &self.project, &self.region, publisher, id, op)
     }
 }
 
@@ -144,8 +144,13 @@ mod tests {
         assert_eq!(k.model_id("alias"), "claude-x@1");
         assert_eq!(k.publisher("alias"), Publisher::Anthropic);
         assert_eq!(
-            k.path("/v1", "alias", RequestType::ChatCompletion)
-                .as_deref(),
+            k.path(
+                "/v1",
+                "alias",
+                k.publisher("alias"),
+                RequestType::ChatCompletion
+            )
+            .as_deref(),
             Some(
                 "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-x@1:rawPredict"
             )
