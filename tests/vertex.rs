@@ -434,3 +434,68 @@ fn responses_api_reaches_claude_on_vertex() {
         model_path("anthropic", "claude-sonnet-4@20250514", ":rawPredict")
     );
 }
+
+#[test]
+fn drop_in_streams_and_genai_embeddings_reach_vertex() {
+    let mock = Mock::start(&["--chunks", "4"]);
+    let gw = gateway(&mock, "sa@proj-1.iam.gserviceaccount.com");
+    let a = gw.post(
+        "/anthropic/v1/messages",
+        &json!({ "model": "vertex/claude-sonnet-4@20250514", "max_tokens": 32, "stream": true,
+                 "messages": [{ "role": "user", "content": "stream claude" }] }),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let text: String = a
+        .sse_data()
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["delta"]["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(text, "echo: stream claude");
+    let g = gw.post(
+        "/genai/v1beta/models/vertex/gemini-2.0-flash:streamGenerateContent?alt=sse",
+        &json!({ "contents": [{ "role": "user", "parts": [{ "text": "stream genai" }] }] }),
+    );
+    assert_eq!(g.status, 200, "{}", g.text());
+    let text: String = g
+        .sse_data()
+        .iter()
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["candidates"][0]["content"]["parts"][0]["text"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(text, "echo: stream genai");
+    let e = gw.post(
+        "/genai/v1beta/models/vertex/text-embedding-005:embedContent",
+        &json!({ "content": { "parts": [{ "text": "embed me" }] }, "outputDimensionality": 3 }),
+    );
+    assert_eq!(e.status, 200, "{}", e.text());
+    assert_eq!(
+        e.json()["embedding"]["values"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let calls = model_calls(&mock);
+    assert_eq!(
+        calls[0]["path"],
+        model_path("anthropic", "claude-sonnet-4@20250514", ":streamRawPredict")
+    );
+    assert_eq!(
+        calls[1]["path"],
+        model_path(
+            "google",
+            "gemini-2.0-flash",
+            ":streamGenerateContent?alt=sse"
+        )
+    );
+    assert_eq!(
+        calls[2]["path"],
+        model_path("google", "text-embedding-005", ":predict")
+    );
+    assert_eq!(
+        recorded_body(&calls[2])["instances"],
+        json!([{ "content": "embed me" }])
+    );
+}
