@@ -322,7 +322,7 @@ fn build_provider(
         }
         if spec.format == WireFormat::Vertex {
             // Each key reaches its region's host, unless `network_config.base_url` overrides it.
-            let vk = VertexKey::new(k.vertex_key_config.as_ref(), None);
+            let vk = VertexKey::new(k.vertex_key_config.as_ref());
             if base_url.is_empty() {
                 match providers::vertex::default_base_url(&vk.region)
                     .and_then(|u| endpoint_for(&u, spec, pc, global))

@@ -25,15 +25,14 @@ pub struct VertexKey {
 impl VertexKey {
     /// Compiles a key; an empty `auth_credentials` falls back to the service-account file named
     /// by `GOOGLE_APPLICATION_CREDENTIALS`, as Google's default credentials do.
-    pub fn new(cfg: Option<&VertexKeyConfig>, token_uri: Option<&str>) -> VertexKey {
+    pub fn new(cfg: Option<&VertexKeyConfig>) -> VertexKey {
         let read_file = |p: &str| std::fs::read_to_string(p).map_err(|e| e.to_string());
-        Self::with_env(cfg, token_uri, &|n| std::env::var(n).ok(), &read_file)
+        Self::with_env(cfg, &|n| std::env::var(n).ok(), &read_file)
     }
 
     /// Like [`VertexKey::new`] with an explicit environment and file reader (for tests).
     pub fn with_env(
         cfg: Option<&VertexKeyConfig>,
-        token_uri: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
         read_file: &dyn Fn(&str) -> Result<String, String>,
     ) -> VertexKey {
@@ -56,7 +55,7 @@ impl VertexKey {
         };
         let auth = json
             .and_then(|j| ServiceAccount::from_json(&j))
-            .and_then(|a| TokenSource::new(a, token_uri))
+            .and_then(TokenSource::new)
             .map(Arc::new);
         VertexKey {
             project: value(cfg.map(|c| &c.project_id)),
@@ -115,7 +114,7 @@ mod tests {
     fn empty_credentials_fall_back_to_the_adc_file() {
         let none = |_: &str| None;
         let no_file = |_: &str| Err("unreadable".to_string());
-        let k = VertexKey::with_env(Some(&cfg("")), None, &none, &no_file);
+        let k = VertexKey::with_env(Some(&cfg("")), &none, &no_file);
         let e = k.auth().expect_err("no credentials");
         assert!(
             e.to_string().contains("GOOGLE_APPLICATION_CREDENTIALS"),
@@ -126,7 +125,7 @@ mod tests {
             assert_eq!(p, "/sa.json");
             Ok(r#"{"type":"external_account"}"#.to_string())
         };
-        let k = VertexKey::with_env(Some(&cfg("")), None, &env, &read);
+        let k = VertexKey::with_env(Some(&cfg("")), &env, &read);
         // The file was read: its (unsupported) type is what is reported.
         assert!(
             k.auth()
@@ -140,7 +139,7 @@ mod tests {
     fn deployments_choose_model_and_publisher() {
         let none = |_: &str| None;
         let no_file = |_: &str| Err(String::new());
-        let k = VertexKey::with_env(Some(&cfg("{}")), None, &none, &no_file);
+        let k = VertexKey::with_env(Some(&cfg("{}")), &none, &no_file);
         assert_eq!(k.model_id("alias"), "claude-x@1");
         assert_eq!(k.publisher("alias"), Publisher::Anthropic);
         assert_eq!(

@@ -59,13 +59,9 @@ struct TokenError {
 }
 
 impl TokenSource {
-    /// A source for `account`, posting grants to its `token_uri` (optionally overridden, for
-    /// tests and private endpoints).
-    pub fn new(
-        account: ServiceAccount,
-        token_uri: Option<&str>,
-    ) -> Result<TokenSource, VertexAuthError> {
-        let uri = token_uri.unwrap_or(&account.token_uri).to_string();
+    /// A source for `account`, posting grants to its `token_uri`.
+    pub fn new(account: ServiceAccount) -> Result<TokenSource, VertexAuthError> {
+        let uri = account.token_uri.clone();
         let (target, path) = Target::parse(&uri, ProxyRoute::Direct).map_err(|e| {
             VertexAuthError::Credentials(format!("token_uri {uri:?} is not a URL: {e}"))
         })?;
