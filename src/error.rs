@@ -173,6 +173,9 @@ pub enum GatewayError {
     /// The gateway is shutting down.
     #[error("gateway is shutting down")]
     ShuttingDown,
+    /// A provider's token-based auth failed before the request was sent (Vertex OAuth2).
+    #[error("{0}")]
+    ProviderAuth(#[from] crate::providers::vertex::VertexAuthError),
     /// A bug or an unexpected state inside the gateway.
     #[error("internal error: {0}")]
     Internal(String),
@@ -252,6 +255,7 @@ impl GatewayError {
             Self::Timeout(_) => 504,
             Self::Network(_) | Self::CredentialsExhausted(_) => 502,
             Self::Provider(p) => p.status,
+            Self::ProviderAuth(e) => e.status(),
             Self::Internal(_) => 500,
         }
     }

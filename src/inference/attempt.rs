@@ -38,9 +38,10 @@ pub async fn run(
         .provider(provider)
         .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?;
     route.check_serves(call.op)?;
-    let codec = Codec::between(call.client, route.spec.format)
+    let codec = Codec::between(call.client, route.format_for(model))
         .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?
-        .with_responses_api(providers::responses::native_on(route.spec.name));
+        .with_responses_api(providers::responses::native_on(route.spec.name))
+        .on_vertex(route.spec.format == WireFormat::Vertex);
     let body = codec.request_body(call, model)?;
     let body_sent = body.clone();
     let limits = route.limits;
@@ -225,13 +226,25 @@ async fn exchange(
         )?),
         _ => None,
     };
+    // Google Vertex: project, region and model are in the path; the token is fetched (or
+    // taken from the key's cache) before the request is sent.
+    let vertex = match route.spec.format {
+        WireFormat::Vertex => {
+            Some(vertex_request(worker, route, endpoint, key, codec, call.op, model).await?)
+        }
+        _ => None,
+    };
     // Azure: the model's deployment is part of the path.
     let routed = route.request_path(endpoint, codec.upstream_op(call.op), model);
-    let path = match &bedrock {
-        Some(b) => b.path.as_str(),
-        None => routed.as_ref(),
+    let path = match (&bedrock, &vertex) {
+        (Some(b), _) => b.path.as_str(),
+        (None, Some(v)) => v.path.as_str(),
+        (None, None) => routed.as_ref(),
     };
-    let auth = route.auth_header(key);
+    let auth = match &vertex {
+        Some(v) => Some(("Authorization", &*v.bearer)),
+        None => route.auth_header(key),
+    };
     let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4 + route.extra_headers.len());
     headers.push(("Content-Type", "application/json"));
     headers.push((
@@ -292,11 +305,59 @@ async fn exchange(
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
-    let mut perr = providers::parse_error(route.spec.format, status, &body);
+    let mut perr = match &vertex {
+        Some(_) => providers::vertex::parse_error(codec.provider(), status, &body),
+        None => providers::parse_error(codec.provider(), status, &body),
+    };
     perr.headers = headers;
     perr.raw_response = route.send_back_raw_response.then_some(body);
     perr.raw_request = raw_request;
+    if let (Some(v), 401 | 403) = (&vertex, status) {
+        // A refused token may have been revoked early: the next request fetches a new one.
+        v.source.invalidate();
+    }
     Ok(Exchange::Failed(perr))
+}
+
+/// The path and bearer token of one Vertex request.
+struct VertexRequest {
+    path: String,
+    bearer: std::sync::Arc<str>,
+    source: std::sync::Arc<providers::vertex::TokenSource>,
+}
+
+/// Builds a Vertex request's path and gets its token (cached per key, fetched when stale).
+async fn vertex_request(
+    worker: &Worker,
+    route: &ProviderRoute,
+    endpoint: &Endpoint,
+    key: Option<usize>,
+    codec: Codec,
+    client_op: RequestType,
+    model: &str,
+) -> Result<VertexRequest, GatewayError> {
+    let vk = key
+        .and_then(|k| route.vertex_keys.get(k))
+        .ok_or_else(|| GatewayError::Internal("vertex request without a key".into()))?;
+    // The body was encoded for this publisher's format: the path must agree with it.
+    let publisher = match codec.provider() {
+        WireFormat::Anthropic => providers::vertex::Publisher::Anthropic,
+        _ => providers::vertex::Publisher::Google,
+    };
+    let op = codec.upstream_op(client_op);
+    let path = vk
+        .path(&endpoint.base_path, model, publisher, op)
+        .ok_or_else(|| GatewayError::Unsupported {
+            provider: route.name.clone(),
+            request_type: op.as_str(),
+        })?;
+    let source = vk.auth()?.clone();
+    let bearer = source.bearer(&worker.client, route.timeout).await?;
+    Ok(VertexRequest {
+        path,
+        bearer,
+        source,
+    })
 }
 
 /// The path and auth headers of a Bedrock request, signed for the connection's `Host`.
@@ -354,7 +415,7 @@ async fn success(
         if route.spec.format == WireFormat::Bedrock {
             relay.use_event_stream();
         }
-        if let Some(perr) = relay.first_event_error(route.spec.format).await {
+        if let Some(perr) = relay.first_event_error(codec.provider()).await {
             return Ok(Exchange::Failed(perr));
         }
         return Ok(Exchange::Stream(Box::new(relay), headers));

@@ -24,6 +24,7 @@ use crate::providers::cohere::{self, CohereToOpenAiStream, OpenAiToCohereStream}
 use crate::providers::gemini::{self, GeminiToOpenAiStream, OpenAiToGeminiStream};
 use crate::providers::responses::{self, ChatToResponsesStream};
 use crate::providers::unified::{self, ChatRequest};
+use crate::providers::vertex;
 
 /// The wire format the client speaks (chosen by the route).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,19 +66,36 @@ pub struct Codec {
     provider: WireFormat,
     /// The provider serves the Responses API itself (set by [`Codec::with_responses_api`]).
     native_responses: bool,
+    /// The provider is Vertex AI speaking `provider` for this model (set by
+    /// [`Codec::on_vertex`]): Anthropic bodies lose `model` and gain `anthropic_version`, and
+    /// embeddings use Vertex's `:predict` shape.
+    vertex: bool,
 }
 
 impl Codec {
     /// The codec between `client` and a provider speaking `provider`.
     pub fn between(client: ClientFormat, provider: WireFormat) -> Result<Codec, String> {
-        if !provider.is_served() {
+        // Vertex has no body format of its own: its codec is built for the model's publisher
+        // (`ProviderRoute::format_for`), then marked with `on_vertex`.
+        if !provider.is_served() || provider == WireFormat::Vertex {
             return Err(format!("{provider:?}"));
         }
         Ok(Codec {
             client,
             provider,
             native_responses: false,
+            vertex: false,
         })
+    }
+
+    /// Marks the provider as Vertex AI (the codec's format is then the model's publisher's).
+    pub fn on_vertex(self, vertex: bool) -> Codec {
+        Codec { vertex, ..self }
+    }
+
+    /// The wire format spoken upstream (a Vertex model's publisher format on Vertex).
+    pub fn provider(self) -> WireFormat {
+        self.provider
     }
 
     /// Marks whether the provider serves the Responses API itself (only then do Responses
@@ -113,6 +131,9 @@ impl Codec {
 
     /// The body to send upstream for `model`.
     pub fn request_body(self, call: &Call<'_>, model: &str) -> Result<Bytes, GatewayError> {
+        if self.vertex {
+            return self.vertex_request_body(call, model);
+        }
         if self.is_passthrough() {
             return match self.provider {
                 // The model is in the URL: nothing to splice, and Gemini refuses unknown members.
@@ -165,6 +186,31 @@ impl Codec {
         Ok(Bytes::from(encoded))
     }
 
+    /// The body for a Vertex model: the publisher format's body, reshaped where Vertex differs.
+    fn vertex_request_body(self, call: &Call<'_>, model: &str) -> Result<Bytes, GatewayError> {
+        if call.op == RequestType::Embedding {
+            let openai = match self.client {
+                ClientFormat::Gemini => {
+                    Bytes::from(gemini::embedding_request_from_gemini(call.body, model)?)
+                }
+                ClientFormat::Cohere => {
+                    Bytes::from(cohere::embed_request_to_openai(call.body, model)?)
+                }
+                _ => call.body.clone(),
+            };
+            return Ok(Bytes::from(vertex::embedding_request(&openai)?));
+        }
+        let plain = Codec {
+            vertex: false,
+            ..self
+        }
+        .request_body(call, model)?;
+        match self.provider {
+            WireFormat::Anthropic => vertex::anthropic_body(&plain),
+            _ => Ok(plain),
+        }
+    }
+
     /// Translates a complete successful response body into the client's format (`model` names
     /// the answer when the provider's body does not).
     pub fn response_body(
@@ -173,6 +219,17 @@ impl Codec {
         body: Bytes,
         model: &str,
     ) -> Result<Bytes, GatewayError> {
+        if self.vertex && call.op == RequestType::Embedding {
+            let openai = vertex::embedding_response_to_openai(&body, model).map_err(|e| {
+                GatewayError::Network(format!("untranslatable provider response: {e}"))
+            })?;
+            let as_openai = Codec {
+                provider: WireFormat::OpenAi,
+                vertex: false,
+                ..self
+            };
+            return as_openai.response_body(call, Bytes::from(openai), model);
+        }
         if self.is_passthrough() {
             return Ok(match self.provider {
                 // An `:embedContent` client's request went up as a one-entry batch.

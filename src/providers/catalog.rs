@@ -20,9 +20,19 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
-    /// Whether ringway can send requests to a provider speaking this format.
+    /// Whether ringway can send requests to a provider speaking this format (all of them
+    /// now; kept so a format added to the table starts unserved until it is wired).
     pub const fn is_served(self) -> bool {
-        !matches!(self, WireFormat::Vertex)
+        matches!(
+            self,
+            WireFormat::OpenAi
+                | WireFormat::Azure
+                | WireFormat::Anthropic
+                | WireFormat::Gemini
+                | WireFormat::Vertex
+                | WireFormat::Bedrock
+                | WireFormat::Cohere
+        )
     }
 }
 

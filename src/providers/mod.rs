@@ -10,6 +10,7 @@ pub mod openai;
 pub mod openai_chunks;
 pub mod responses;
 pub mod unified;
+pub mod vertex;
 
 use crate::error::RequestType;
 use catalog::WireFormat;
@@ -56,7 +57,8 @@ pub fn operation_path(format: WireFormat, op: RequestType) -> Option<&'static st
         },
         // The model is part of the path: `{model}` is filled per request (see `gemini`).
         WireFormat::Gemini => gemini::operation_path(op),
-        _ => None,
+        // The publisher's method suffix: the full path is built per key (see `vertex::VertexKey`).
+        WireFormat::Vertex => vertex::operation_path(op),
     }
 }
 
@@ -75,7 +77,8 @@ pub fn parse_error(format: WireFormat, status: u16, body: &[u8]) -> crate::error
         WireFormat::Bedrock => bedrock::parse_error(status, body),
         WireFormat::Azure => azure::parse_error(status, body),
         WireFormat::Cohere => cohere::parse_error(status, body),
-        WireFormat::Gemini => gemini::parse_error(status, body),
+        // Vertex answers errors in Google's `{"error":{code,message,status}}` shape.
+        WireFormat::Gemini | WireFormat::Vertex => gemini::parse_error(status, body),
         _ => openai::parse_error(status, body),
     }
 }

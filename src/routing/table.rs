@@ -14,6 +14,7 @@ use crate::inference::admission::Limits;
 use crate::providers::azure::DeploymentPaths;
 use crate::providers::bedrock::BedrockKey;
 use crate::providers::catalog::{ProviderSpec, WireFormat};
+use crate::providers::vertex::VertexKey;
 use crate::providers::{self, openai};
 use crate::routing::keys::{EmptyModels, KeyEntry, KeyRing, weight_units};
 use crate::upstream::{NoProxy, ProxyRoute, Target};
@@ -93,6 +94,8 @@ pub struct ProviderRoute {
     pub allowed_requests: Option<BTreeMap<String, bool>>,
     /// Bedrock only: each key's region, credentials and deployments, by key index.
     pub bedrock_keys: Vec<BedrockKey>,
+    /// Vertex only: each key's project, region, deployments and token source, by key index.
+    pub vertex_keys: Vec<VertexKey>,
 }
 
 /// A compiled config snapshot.
@@ -216,6 +219,23 @@ impl ProviderRoute {
         Some((name, value.as_str()))
     }
 
+    /// The wire format spoken upstream for `model`: the provider's own, except on Vertex, where
+    /// the model's publisher decides (its deployment on the first key that maps it, else itself).
+    pub fn format_for(&self, model: &str) -> WireFormat {
+        if self.spec.format != WireFormat::Vertex {
+            return self.spec.format;
+        }
+        let key = self
+            .vertex_keys
+            .iter()
+            .find(|k| k.model_id(model) != model)
+            .or(self.vertex_keys.first());
+        match key {
+            Some(k) => k.publisher(model).format(),
+            None => providers::vertex::Publisher::of(model).format(),
+        }
+    }
+
     /// Refuses operations this provider cannot serve.
     pub fn check_serves(&self, op: RequestType) -> Result<(), GatewayError> {
         if !self.spec.format.is_served() {
@@ -268,6 +288,7 @@ fn build_provider(
     let mut key_endpoints = HashMap::new();
     let mut entries = Vec::with_capacity(pc.keys.len());
     let mut bedrock_keys = Vec::new();
+    let mut vertex_keys = Vec::new();
     for (i, k) in pc.keys.iter().enumerate() {
         let mut usable = true;
         if spec.format == WireFormat::Bedrock {
@@ -289,6 +310,30 @@ fn build_provider(
                 }
             }
             bedrock_keys.push(bk);
+        }
+        if spec.format == WireFormat::Vertex {
+            // Each key reaches its region's host, unless `network_config.base_url` overrides it.
+            let vk = VertexKey::new(k.vertex_key_config.as_ref());
+            if base_url.is_empty() {
+                match providers::vertex::default_base_url(&vk.region)
+                    .and_then(|u| endpoint_for(&u, spec, pc, global))
+                {
+                    Ok(ep) => {
+                        key_endpoints.insert(i, ep);
+                    }
+                    Err(message) => {
+                        let at = path(&format!("keys[{i}]"));
+                        tracing::warn!("{at}: {message}; key disabled");
+                        usable = false;
+                    }
+                }
+            }
+            if let Err(e) = vk.auth() {
+                // Served anyway: each request then answers this error (the key is not silently
+                // skipped, so the client learns what to fix).
+                tracing::warn!("{}: {e}", path(&format!("keys[{i}].vertex_key_config")));
+            }
+            vertex_keys.push(vk);
         }
         if spec.format == WireFormat::Azure {
             // Each key names its Azure resource; its deployments and API version shape the paths.
@@ -370,6 +415,7 @@ fn build_provider(
         send_back_raw_response: pc.send_back_raw_response,
         allowed_requests: custom.and_then(|c| c.allowed_requests.clone()),
         bedrock_keys,
+        vertex_keys,
     })
 }
 

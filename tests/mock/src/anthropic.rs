@@ -119,7 +119,7 @@ pub async fn handle(
             if let Err(message) = check_body(req.body) {
                 return bad_request(conn, req, extra, message).await;
             }
-            let parsed = match parse(req.body, route == Route::Messages) {
+            let parsed = match parse(req.body, route == Route::Messages, None) {
                 Ok(p) => p,
                 Err(message) => return bad_request(conn, req, extra, &message).await,
             };
@@ -139,6 +139,41 @@ pub async fn handle(
             messages(shared, conn, req, extra, &parsed, &directives).await
         }
     }
+}
+
+/// Serves a Messages request as Vertex's `rawPredict`/`streamRawPredict` takes it: the model
+/// comes from the path, the body must not name one and must carry
+/// `anthropic_version: "vertex-2023-10-16"` (auth was checked by the caller).
+pub async fn serve_vertex(
+    shared: &Shared,
+    conn: &mut Conn,
+    req: &Req<'_>,
+    extra: &ExtraHeaders,
+    model: &str,
+) -> io::Result<Outcome> {
+    if let Err(message) = check_body(req.body) {
+        return bad_request(conn, req, extra, message).await;
+    }
+    let version = sonic_rs::get(req.body, ["anthropic_version"])
+        .ok()
+        .and_then(|v| str_of(&v).map(Cow::into_owned));
+    if version.as_deref() != Some("vertex-2023-10-16") {
+        let message = "anthropic_version: must be \"vertex-2023-10-16\" on Vertex";
+        return bad_request(conn, req, extra, message).await;
+    }
+    if sonic_rs::get(req.body, ["model"]).is_ok() {
+        let message = "model: Extra inputs are not permitted (Vertex takes it from the path)";
+        return bad_request(conn, req, extra, message).await;
+    }
+    let parsed = match parse(req.body, true, Some(model)) {
+        Ok(p) => p,
+        Err(message) => return bad_request(conn, req, extra, &message).await,
+    };
+    let directives = Directives::parse(&parsed.model);
+    if let Some(outcome) = apply_directives(&directives, conn, req, extra).await? {
+        return Ok(outcome);
+    }
+    messages(shared, conn, req, extra, &parsed, &directives).await
 }
 
 /// Auth and version checks: `(status, error type, message)` when the request is refused.
@@ -274,7 +309,11 @@ struct MessagesRequest<'a> {
     first_tool: Option<String>,
 }
 
-fn parse(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest<'_>, String> {
+fn parse<'a>(
+    body: &'a [u8],
+    needs_max_tokens: bool,
+    path_model: Option<&'a str>,
+) -> Result<MessagesRequest<'a>, String> {
     let mut m = MessagesRequest::default();
     let mut model = None;
     let mut saw_messages = false;
@@ -305,7 +344,9 @@ fn parse(body: &[u8], needs_max_tokens: bool) -> Result<MessagesRequest<'_>, Str
             _ => {}
         }
     }
-    m.model = model.ok_or("model: Field required")?;
+    m.model = model
+        .or(path_model.map(Cow::Borrowed))
+        .ok_or("model: Field required")?;
     if !saw_messages {
         return Err("messages: Field required".into());
     }
@@ -586,7 +627,7 @@ mod tests {
                         {"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"42"},
                                                   {"type":"text","text":"say \"hi\""}]}],
             "tools":[{"name":"get_weather","input_schema":{"type":"object"}}]}"#;
-        let m = parse(body, true).expect("valid");
+        let m = parse(body, true, None).expect("valid");
         assert_eq!(m.model, "claude-x");
         assert!(m.stream);
         assert_eq!(m.last_user, "say \"hi\"");
@@ -597,15 +638,22 @@ mod tests {
     #[test]
     fn parse_errors() {
         let ok = br#"{"model":"m","messages":[]}"#;
-        assert!(parse(ok, false).is_ok());
+        assert!(parse(ok, false, None).is_ok());
         assert_eq!(
-            parse(ok, true).expect_err("needs max_tokens"),
+            parse(ok, true, None).expect_err("needs max_tokens"),
             "max_tokens: Field required"
         );
-        assert!(parse(br#"{"max_tokens":1,"messages":[]}"#, true).is_err());
-        assert!(parse(br#"{"model":"m","max_tokens":1}"#, true).is_err());
-        assert!(parse(br#"{"model":"m","max_tokens":"x","messages":[]}"#, true).is_err());
-        assert!(parse(b"nope", false).is_err());
+        assert!(parse(br#"{"max_tokens":1,"messages":[]}"#, true, None).is_err());
+        assert!(parse(br#"{"model":"m","max_tokens":1}"#, true, None).is_err());
+        assert!(
+            parse(
+                br#"{"model":"m","max_tokens":"x","messages":[]}"#,
+                true,
+                None
+            )
+            .is_err()
+        );
+        assert!(parse(b"nope", false, None).is_err());
         assert!(check_body(&b"[".repeat(10_000)).is_err());
     }
 

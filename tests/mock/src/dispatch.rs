@@ -12,6 +12,7 @@ use crate::{
     response::{Conn, ExtraHeaders},
     responses,
     state::Shared,
+    vertex,
 };
 
 /// What the connection loop does after a request was handled.
@@ -99,6 +100,10 @@ pub async fn dispatch(
     if let Some(step) = step.as_deref().filter(|s| s.is_canned()) {
         send_canned(conn, req, step).await?;
         return Ok(Outcome::Done);
+    }
+    // Before Gemini: Vertex's Google routes share its `models/{m}:method` paths.
+    if let Some(route) = vertex::route(req) {
+        return vertex::handle(route, shared, conn, req, extra).await;
     }
     if let Some(route) = bedrock::route(req) {
         return bedrock::handle(route, shared, conn, req, extra).await;

@@ -180,6 +180,18 @@ pub async fn handle(
         send_error(conn, req, extra, status, message, reason).await?;
         return Ok(Outcome::Done);
     }
+    serve(route, shared, conn, req, extra).await
+}
+
+/// Serves a Gemini route whose caller is already authenticated (Vertex checks its own
+/// bearer token first).
+pub async fn serve(
+    route: Route,
+    shared: &Shared,
+    conn: &mut Conn,
+    req: &Req<'_>,
+    extra: &ExtraHeaders,
+) -> io::Result<Outcome> {
     match route {
         Route::Models => {
             conn.send(200, JSON, models_body(), req.close, extra)
@@ -295,7 +307,7 @@ fn write_error(out: &mut Vec<u8>, status: u16, message: &str, reason: &str) {
 }
 
 /// Sends a Google error body; 429s carry `retry-after: 0` so that retries are fast.
-async fn send_error(
+pub(crate) async fn send_error(
     conn: &mut Conn,
     req: &Req<'_>,
     extra: &ExtraHeaders,
@@ -314,7 +326,7 @@ async fn send_error(
     }
 }
 
-async fn bad_request(
+pub(crate) async fn bad_request(
     conn: &mut Conn,
     req: &Req<'_>,
     extra: &ExtraHeaders,
@@ -707,7 +719,7 @@ fn embed_items(body: &[u8], model: &str, batch: bool) -> Result<Vec<(String, usi
 
 /// Deterministic embedding component `k` of `text`, in [-1, 1) by 1/1024 steps (exact in f32
 /// and in decimal text).
-fn embedding_value(text: &str, k: u64) -> f64 {
+pub(crate) fn embedding_value(text: &str, k: u64) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes().chain(k.to_le_bytes()) {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);

@@ -31,3 +31,4 @@ pub mod response;
 pub mod responses;
 pub mod server;
 pub mod state;
+pub mod vertex;
