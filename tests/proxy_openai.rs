@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Gateway, Mock, chat, one_key, provider_config};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[test]
 fn chat_completion_is_proxied_with_model_stripped_and_key_injected() {
@@ -367,6 +367,28 @@ fn raw_request_and_response_are_echoed_when_configured() {
         v["extra_fields"]["raw_response"]["choices"][0]["message"]["content"],
         "echo: raw"
     );
+    // Streams: every chunk carries the provider event it came from.
+    let mut body = chat("openai/gpt-4o-mini", "raw stream");
+    body["stream"] = json!(true);
+    let r = gw.post("/v1/chat/completions", &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    let chunks: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect();
+    assert!(chunks.len() > 2, "{text}");
+    for c in &chunks {
+        let raw = &c["extra_fields"]["raw_response"];
+        assert_eq!(raw["object"], "chat.completion.chunk", "{c}");
+        assert_eq!(
+            raw["choices"], c["choices"],
+            "passthrough: the same chunk: {c}"
+        );
+    }
+    assert!(text.contains("data: [DONE]"));
     // A provider error carries the raw exchange too: the body sent and the provider's error.
     let r = gw.post(
         "/v1/chat/completions",

@@ -414,6 +414,9 @@ async fn success(
         );
         if route.spec.format == WireFormat::Bedrock {
             relay.use_event_stream();
+        } else if route.send_back_raw_response && call.client == ClientFormat::OpenAi {
+            // Only OpenAI-shaped chunks have Bifrost's `extra_fields`.
+            relay.echo_raw_response();
         }
         if let Some(perr) = relay.first_event_error(codec.provider()).await {
             return Ok(Exchange::Failed(perr));
@@ -485,7 +488,7 @@ struct Raw<'a> {
 }
 
 /// Writes `raw` as a JSON value when it is JSON, else as a string.
-fn put_raw(out: &mut BytesMut, raw: &[u8]) {
+pub(super) fn put_raw(out: &mut BytesMut, raw: &[u8]) {
     let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok();
     if is_json {
         out.put_slice(raw);

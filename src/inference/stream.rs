@@ -34,6 +34,8 @@ pub struct SseRelay {
     hooks: Option<ChainRun>,
     /// A stream hook ended the stream: nothing more is sent.
     ended: bool,
+    /// `send_back_raw_response`: each chunk carries the provider event it came from.
+    echo_raw: bool,
 }
 
 impl SseRelay {
@@ -58,7 +60,14 @@ impl SseRelay {
             binary: None,
             hooks: None,
             ended: false,
+            echo_raw: false,
         }
+    }
+
+    /// Puts each upstream event's data into the chunks made from it, as
+    /// `extra_fields.raw_response` (Bifrost's `send_back_raw_response` on streams).
+    pub fn echo_raw_response(&mut self) {
+        self.echo_raw = true;
     }
 
     /// Runs every event sent from now on (those already queued included) through `run`'s
@@ -93,11 +102,21 @@ impl SseRelay {
 
     /// Queues one upstream event for the client, translated if needed.
     fn emit(&mut self, raw: Bytes) {
+        let first = self.ready.len();
         match &mut self.translator {
-            None => self.ready.push_back(raw),
+            None => self.ready.push_back(raw.clone()),
             Some(t) => {
                 t.push(&raw, &mut self.translated);
                 self.ready.extend(self.translated.drain(..));
+            }
+        }
+        if self.echo_raw
+            && let Some(data) = sse::event_data(&raw)
+        {
+            for ev in self.ready.iter_mut().skip(first) {
+                if let Some(with) = with_raw_response(ev, &data) {
+                    *ev = with;
+                }
             }
         }
     }
@@ -288,6 +307,29 @@ impl SseRelay {
             }
         }
     }
+}
+
+/// `ev` (`data: {...}` and its blank line) with `"extra_fields":{"raw_response":raw}` added to
+/// its object; `None` for events that are not a JSON object (`[DONE]`).
+fn with_raw_response(ev: &[u8], raw: &[u8]) -> Option<Bytes> {
+    let data = sse::event_data(ev)?;
+    let end = data.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    if data.first() != Some(&b'{') || data[end] != b'}' {
+        return None;
+    }
+    let mut obj = BytesMut::with_capacity(data.len() + raw.len() + 48);
+    obj.put_slice(&data[..end]);
+    if data[1..end].iter().any(|b| !b.is_ascii_whitespace()) {
+        obj.put_u8(b',');
+    }
+    obj.put_slice(b"\"extra_fields\":{\"raw_response\":");
+    super::attempt::put_raw(&mut obj, raw);
+    obj.put_slice(b"}}");
+    let mut out = BytesMut::with_capacity(obj.len() + 8);
+    out.put_slice(b"data: ");
+    out.put_slice(&obj);
+    out.put_slice(b"\n\n");
+    Some(out.freeze())
 }
 
 /// Extracts a provider error from an event's data, when it is `{"error": {...}}` (OpenAI) or
