@@ -22,6 +22,7 @@ fn ring(n: usize) -> KeyRing {
             weight_units: weight_units(1.0 + (i % 4) as f64),
             enabled: i % 7 != 6,
             only_model: None,
+            deployed_models: vec![],
         })
         .collect();
     KeyRing::new(keys, EmptyModels::Deny, false)

@@ -15,15 +15,21 @@ const ACCESS_KEY: &str = "AKIDRINGWAYTEST";
 const SECRET_KEY: &str = "ringway/secret+key";
 const SESSION_TOKEN: &str = "session-token-1";
 
+/// Two keys with the same credentials: one whose deployments map `claude-haiku` (so, as in
+/// Bifrost, it serves only that model), and one for every other model.
 fn bedrock_key(value: &str) -> Value {
-    json!([{
-        "name": "aws", "value": value, "models": ["*"], "weight": 1.0,
-        "bedrock_key_config": {
+    let config = |deployments: Value| {
+        json!({
             "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "session_token": SESSION_TOKEN,
-            "region": "eu-west-1",
-            "deployments": { "claude-haiku": "eu.anthropic.claude-3-haiku-20240307-v1:0" }
-        }
-    }])
+            "region": "eu-west-1", "deployments": deployments
+        })
+    };
+    json!([
+        {"name": "aws", "value": value, "models": ["*"], "weight": 1.0,
+         "bedrock_key_config": config(json!({"claude-haiku": "eu.anthropic.claude-3-haiku-20240307-v1:0"}))},
+        {"name": "aws-any", "value": value, "models": ["*"], "blacklisted_models": ["claude-haiku"],
+         "weight": 1.0, "bedrock_key_config": config(json!({}))}
+    ])
 }
 
 fn gateway(mock: &Mock, key_value: &str) -> Gateway {

@@ -56,7 +56,16 @@ fn vertex_config(mock: &Mock, credentials: &str) -> Value {
             "name": "vk", "value": "", "models": ["*"], "weight": 1.0,
             "vertex_key_config": {
                 "project_id": PROJECT, "region": REGION, "auth_credentials": credentials,
-                "deployments": { "my-claude": "claude-3-5-haiku@20241022" }
+                // A key with deployments serves only the models they name (Bifrost's key
+                // filter): every model these tests use, `my-claude` as an alias.
+                "deployments": {
+                    "my-claude": "claude-3-5-haiku@20241022",
+                    "claude-sonnet-4@20250514": "claude-sonnet-4@20250514",
+                    "claude-fail-429": "claude-fail-429",
+                    "claude-missing": "claude-missing",
+                    "gemini-2.0-flash": "gemini-2.0-flash",
+                    "text-embedding-005": "text-embedding-005"
+                }
             }
         }],
         "network_config": { "base_url": mock.url() }

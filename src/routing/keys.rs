@@ -26,6 +26,9 @@ pub struct KeyEntry {
     pub enabled: bool,
     /// The only model this key serves (`vllm_key_config.model_name`: one server, one model).
     pub only_model: Option<String>,
+    /// Models the key's `deployments` map (Azure, Bedrock, Vertex): when any are set, the key
+    /// serves only those, as Bifrost's key filter does.
+    pub deployed_models: Vec<String>,
 }
 
 impl std::fmt::Debug for KeyEntry {
@@ -101,6 +104,7 @@ impl KeyRing {
             names.extend(k.models.iter().map(String::as_str).filter(|m| *m != "*"));
             names.extend(k.blacklisted_models.iter().map(String::as_str));
             names.extend(k.only_model.as_deref());
+            names.extend(k.deployed_models.iter().map(String::as_str));
         }
         let named: HashMap<Box<str>, Vec<usize>> = names
             .iter()
@@ -142,6 +146,9 @@ impl KeyRing {
             return false;
         }
         if k.only_model.as_deref().is_some_and(|only| only != model) {
+            return false;
+        }
+        if !k.deployed_models.is_empty() && !k.deployed_models.iter().any(|m| m == model) {
             return false;
         }
         if k.models.is_empty() {
@@ -236,6 +243,7 @@ mod tests {
             weight_units: weight_units(weight),
             enabled: true,
             only_model: None,
+            deployed_models: vec![],
         }
     }
 
@@ -327,6 +335,18 @@ mod tests {
         let ring = KeyRing::new(vec![a, key("b", &["*"], 1.0)], EmptyModels::Deny, true);
         assert_eq!(ring.count_serving("llama"), 2);
         assert_eq!(ring.select("qwen", None, &[]), Ok(1));
+    }
+
+    #[test]
+    fn keys_with_deployments_serve_only_the_models_they_map() {
+        let mut a = key("a", &["*"], 1.0);
+        a.deployed_models = vec!["gpt-4o".into(), "gpt-4o-mini".into()];
+        let ring = KeyRing::new(vec![a, key("b", &["gpt-4o"], 1.0)], EmptyModels::Deny, true);
+        assert_eq!(ring.count_serving("gpt-4o"), 2);
+        assert_eq!(ring.count_serving("gpt-4o-mini"), 1);
+        assert_eq!(ring.select("gpt-4o-mini", None, &[]), Ok(0));
+        // `models: ["*"]` does not widen a deployments map.
+        assert_eq!(ring.count_serving("o3"), 0);
     }
 
     #[test]

@@ -383,6 +383,15 @@ fn build_provider(
                 .as_ref()
                 .map(|v| v.model_name.clone())
                 .filter(|m| !m.is_empty()),
+            deployed_models: [
+                k.azure_key_config.as_ref().map(|c| &c.deployments),
+                k.bedrock_key_config.as_ref().map(|c| &c.deployments),
+                k.vertex_key_config.as_ref().map(|c| &c.deployments),
+            ]
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d.keys().cloned())
+            .collect(),
         });
     }
     let key_auth = entries
