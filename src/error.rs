@@ -139,6 +139,10 @@ pub enum GatewayError {
     /// The provider has no usable key for the model.
     #[error("no keys found that support model: {0}")]
     NoKeyForModel(String),
+    /// The same for a provider whose keys map models to deployments (Azure, Bedrock), worded as
+    /// Bifrost words it there.
+    #[error("no keys found that support model/deployment: {0}")]
+    NoKeyForDeployment(String),
     /// `x-bf-api-key` named a key that does not exist (or cannot serve the model).
     #[error("key '{0}' not found for provider")]
     PinnedKeyNotFound(String),
@@ -246,6 +250,7 @@ impl GatewayError {
             | Self::Json(_)
             | Self::UnknownProvider(_)
             | Self::NoKeyForModel(_)
+            | Self::NoKeyForDeployment(_)
             | Self::PinnedKeyNotFound(_)
             | Self::Unsupported { .. }
             | Self::FormatNotServed(_) => 400,
@@ -271,6 +276,7 @@ impl GatewayError {
                 | Self::BodyTooLarge { .. }
                 | Self::UnknownProvider(_)
                 | Self::NoKeyForModel(_)
+                | Self::NoKeyForDeployment(_)
                 | Self::PinnedKeyNotFound(_)
         )
     }
@@ -356,6 +362,22 @@ mod tests {
         assert_eq!(v["status_code"], 400);
         assert_eq!(v["error"]["message"], "model is required");
         assert!(v["extra_fields"].is_object());
+    }
+
+    #[test]
+    fn missing_keys_are_400_worded_per_provider_kind() {
+        let e = GatewayError::NoKeyForDeployment("gpt-4o".into());
+        assert_eq!(e.status(), 400);
+        assert_eq!(
+            e.to_string(),
+            "no keys found that support model/deployment: gpt-4o"
+        );
+        let e = GatewayError::NoKeyForModel("gpt-4o".into());
+        assert_eq!(e.to_string(), "no keys found that support model: gpt-4o");
+        assert_eq!(
+            parse(&e.to_bifrost(&ErrorContext::default()))["is_bifrost_error"],
+            false
+        );
     }
 
     #[test]

@@ -68,7 +68,14 @@ pub async fn run(
         } else {
             match route.keys.select(model, pin, &excluded) {
                 Ok(i) => Some(i),
-                Err(KeyError::NoKeyForModel(m)) => return Err(GatewayError::NoKeyForModel(m)),
+                Err(KeyError::NoKeyForModel(m)) => {
+                    return Err(match route.spec.format {
+                        WireFormat::Azure | WireFormat::Bedrock => {
+                            GatewayError::NoKeyForDeployment(m)
+                        }
+                        _ => GatewayError::NoKeyForModel(m),
+                    });
+                }
                 Err(KeyError::PinnedNotFound(k)) => {
                     return Err(GatewayError::PinnedKeyNotFound(k));
                 }
