@@ -508,3 +508,27 @@ fn drop_in_streams_and_genai_embeddings_reach_vertex() {
         json!([{ "content": "embed me" }])
     );
 }
+
+#[test]
+fn the_token_endpoint_is_reached_through_the_providers_proxy() {
+    let mock = Mock::start(&[]);
+    let proxy = common::connect_proxy::ConnectProxy::start();
+    let mut cfg = vertex_config(
+        &mock,
+        &service_account(&mock, "sa@proj-1.iam.gserviceaccount.com"),
+    );
+    cfg["providers"]["vertex"]["proxy_config"] = json!({"type": "http", "url": proxy.url()});
+    let gw = Gateway::start(&cfg);
+    let r = gw.post(
+        "/v1/chat/completions",
+        &chat("vertex/gemini-2.0-flash", "via proxy"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(token_calls(&mock).len(), 1);
+    // The grant and the generateContent call both went through the tunnel.
+    assert_eq!(
+        proxy.requests.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the token fetch bypassed the provider's proxy"
+    );
+}

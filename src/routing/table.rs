@@ -313,12 +313,15 @@ fn build_provider(
         }
         if spec.format == WireFormat::Vertex {
             // Each key reaches its region's host, unless `network_config.base_url` overrides it.
-            let vk = VertexKey::new(k.vertex_key_config.as_ref());
+            let mut vk = VertexKey::new(k.vertex_key_config.as_ref());
+            // The token endpoint is reached the way the provider is (its proxy, if any).
+            vk.route_tokens_via(&endpoint.target.proxy);
             if base_url.is_empty() {
                 match providers::vertex::default_base_url(&vk.region)
                     .and_then(|u| endpoint_for(&u, spec, pc, global))
                 {
                     Ok(ep) => {
+                        vk.route_tokens_via(&ep.target.proxy);
                         key_endpoints.insert(i, ep);
                     }
                     Err(message) => {

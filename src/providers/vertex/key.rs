@@ -65,6 +65,16 @@ impl VertexKey {
         }
     }
 
+    /// Fetches tokens through `proxy`, the route the provider's requests take (called while the
+    /// route table is built, before the source is shared).
+    pub fn route_tokens_via(&mut self, proxy: &crate::upstream::ProxyRoute) {
+        if let Ok(source) = &mut self.auth
+            && let Some(source) = Arc::get_mut(source)
+        {
+            source.set_proxy(proxy.clone());
+        }
+    }
+
     /// The model id sent for `model`: its deployment when the key maps it.
     pub fn model_id<'m>(&'m self, model: &'m str) -> &'m str {
         self.deployments.get(model).map_or(model, String::as_str)

@@ -73,6 +73,11 @@ impl TokenSource {
         })
     }
 
+    /// Sends grants through `proxy` (the provider's own route) instead of directly.
+    pub fn set_proxy(&mut self, proxy: ProxyRoute) {
+        self.target.proxy = proxy;
+    }
+
     /// The service account's email (for logs).
     pub fn client_email(&self) -> &str {
         &self.account.client_email
