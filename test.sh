@@ -8,6 +8,14 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The Vertex tests make throwaway RSA keys with the openssl CLI.
+if ! command -v openssl >/dev/null; then
+    step "installing openssl (the Vertex tests generate keys with it)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssl >/dev/null
+fi
+
 step "format"
 cargo fmt --all -- --check
 

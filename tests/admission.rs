@@ -56,22 +56,28 @@ fn assert_dropped(r: &Resp) {
     );
 }
 
+/// Takes the one slot with a slow request, then sends two more at once; the slow one must
+/// succeed. Returns the two others as `(answered, other)`, the 200 first when there is one.
+fn overflow_by_two(gw: &Gateway, mock: &Mock) -> (Resp, Resp) {
+    let slow = post_in_thread(gw, chat("openai/gpt-slow-1500", "slow"));
+    assert!(
+        wait_until(Duration::from_secs(5), || upstream_requests(mock) == 1),
+        "the slow request never reached the mock"
+    );
+    let b = post_in_thread(gw, chat("openai/gpt-4o-mini", "b"));
+    let c = post_in_thread(gw, chat("openai/gpt-4o-mini", "c"));
+    let (b, c) = (b.join().expect("thread"), c.join().expect("thread"));
+    assert_eq!(slow.join().expect("thread").status, 200);
+    if b.status == 200 { (b, c) } else { (c, b) }
+}
+
 #[test]
 fn dropping_refuses_only_when_the_queue_is_full_like_bifrost() {
     let mock = Mock::start(&[]);
     let gw = start(&mock, true);
-    let slow = post_in_thread(&gw, chat("openai/gpt-slow-1500", "slow"));
-    assert!(
-        wait_until(Duration::from_secs(5), || upstream_requests(&mock) == 1),
-        "the slow request never reached the mock"
-    );
     // Bifrost's non-blocking send on a channel of buffer_size: one request fits in the queue and
     // waits for the slot, the next finds the queue full and is dropped at once.
-    let b = post_in_thread(&gw, chat("openai/gpt-4o-mini", "b"));
-    let c = post_in_thread(&gw, chat("openai/gpt-4o-mini", "c"));
-    let (b, c) = (b.join().expect("thread"), c.join().expect("thread"));
-    assert_eq!(slow.join().expect("thread").status, 200);
-    let (waited, refused) = if b.status == 200 { (b, c) } else { (c, b) };
+    let (waited, refused) = overflow_by_two(&gw, &mock);
     assert_eq!(
         waited.status,
         200,
@@ -139,15 +145,6 @@ fn drop_excess_requests_turned_on_through_the_api_applies_at_once() {
     assert!(!reasons.contains("drop_excess"), "{cfg}");
 
     // Slot taken, one waiting in the buffer: the third is refused at once.
-    let slow = post_in_thread(&gw, chat("openai/gpt-slow-1500", "slow"));
-    assert!(
-        wait_until(Duration::from_secs(5), || upstream_requests(&mock) == 1),
-        "the slow request never reached the mock"
-    );
-    let b = post_in_thread(&gw, chat("openai/gpt-4o-mini", "b"));
-    let c = post_in_thread(&gw, chat("openai/gpt-4o-mini", "c"));
-    let (b, c) = (b.join().expect("thread"), c.join().expect("thread"));
-    assert_eq!(slow.join().expect("thread").status, 200);
-    let refused = if b.status == 200 { c } else { b };
+    let (_, refused) = overflow_by_two(&gw, &mock);
     assert_dropped(&refused);
 }

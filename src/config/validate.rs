@@ -14,7 +14,7 @@ use super::path::JsonPath;
 use super::provider::{
     CustomProviderConfig, NetworkConfig, ProviderConfig, ProxyConfig, ProxyType,
 };
-use crate::providers::catalog::{self, ProviderSpec, WireFormat};
+use crate::providers::catalog::{self, ProviderSpec};
 
 /// Bifrost's schema minimum for retry backoffs (its runtime accepts less).
 const MIN_DOCUMENTED_BACKOFF: Duration = Duration::from_millis(100);
@@ -78,14 +78,6 @@ fn provider(
     let Some(r) = resolve(name, pc, path, w)? else {
         return Ok(()); // Known to Bifrost, not served here: warned, nothing more to check.
     };
-    if let Some(spec) = r.spec
-        && !spec.format.is_served()
-    {
-        w.push(format!(
-            "{path}: {} wire format not served yet; requests to this provider will fail",
-            format_name(spec.format)
-        ));
-    }
     network(&pc.network_config, &path.key("network_config"), w)?;
     unapplied_network(pc, path, w);
     let cb = &pc.concurrency_and_buffer_size;
@@ -524,18 +516,6 @@ fn check_pem(pem: &EnvVar, path: &JsonPath) -> Result<(), ConfigError> {
 /// RFC 9110 `tchar`.
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn format_name(f: WireFormat) -> &'static str {
-    match f {
-        WireFormat::OpenAi => "openai",
-        WireFormat::Azure => "azure",
-        WireFormat::Anthropic => "anthropic",
-        WireFormat::Gemini => "gemini",
-        WireFormat::Vertex => "vertex",
-        WireFormat::Bedrock => "bedrock",
-        WireFormat::Cohere => "cohere",
-    }
 }
 
 /// `plugins[]`: each entry an object with a unique `name`; custom plugins (with a `path`) are

@@ -77,7 +77,7 @@ impl Codec {
     pub fn between(client: ClientFormat, provider: WireFormat) -> Result<Codec, String> {
         // Vertex has no body format of its own: its codec is built for the model's publisher
         // (`ProviderRoute::format_for`), then marked with `on_vertex`.
-        if !provider.is_served() || provider == WireFormat::Vertex {
+        if provider == WireFormat::Vertex {
             return Err(format!("{provider:?}"));
         }
         Ok(Codec {
@@ -219,10 +219,11 @@ impl Codec {
         body: Bytes,
         model: &str,
     ) -> Result<Bytes, GatewayError> {
+        let bad = |e: unified::TranslateError| {
+            GatewayError::Network(format!("untranslatable provider response: {e}"))
+        };
         if self.vertex && call.op == RequestType::Embedding {
-            let openai = vertex::embedding_response_to_openai(&body, model).map_err(|e| {
-                GatewayError::Network(format!("untranslatable provider response: {e}"))
-            })?;
+            let openai = vertex::embedding_response_to_openai(&body, model).map_err(bad)?;
             let as_openai = Codec {
                 provider: WireFormat::OpenAi,
                 vertex: false,
@@ -239,9 +240,6 @@ impl Codec {
                 _ => body,
             });
         }
-        let bad = |e: unified::TranslateError| {
-            GatewayError::Network(format!("untranslatable provider response: {e}"))
-        };
         if call.op == RequestType::CountTokens {
             return count_tokens_response(self.provider, &body).map_err(bad);
         }
@@ -406,7 +404,6 @@ fn wants_base64(call: &Call<'_>) -> bool {
         .is_some_and(|f| f == "base64")
 }
 
-/// The client's request in the unified schema, decoded once per request (fallbacks reuse it).
 /// A count-tokens request for a provider whose format differs from the client's (only Gemini
 /// gets here: `check_serves` refuses the formats that cannot count).
 fn count_tokens_request(
@@ -434,6 +431,7 @@ fn count_tokens_response(
     }
 }
 
+/// The client's request in the unified schema, decoded once per request (fallbacks reuse it).
 fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayError> {
     let decoded = call.unified.get_or_init(|| match call.client {
         ClientFormat::OpenAi => serde_json::from_slice::<ChatRequest>(call.body)

@@ -19,23 +19,6 @@ pub enum WireFormat {
     Cohere,
 }
 
-impl WireFormat {
-    /// Whether ringway can send requests to a provider speaking this format (all of them
-    /// now; kept so a format added to the table starts unserved until it is wired).
-    pub const fn is_served(self) -> bool {
-        matches!(
-            self,
-            WireFormat::OpenAi
-                | WireFormat::Azure
-                | WireFormat::Anthropic
-                | WireFormat::Gemini
-                | WireFormat::Vertex
-                | WireFormat::Bedrock
-                | WireFormat::Cohere
-        )
-    }
-}
-
 /// How the API key is attached to an upstream request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthStyle {

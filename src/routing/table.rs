@@ -238,9 +238,6 @@ impl ProviderRoute {
 
     /// Refuses operations this provider cannot serve.
     pub fn check_serves(&self, op: RequestType) -> Result<(), GatewayError> {
-        if !self.spec.format.is_served() {
-            return Err(GatewayError::FormatNotServed(self.name.clone()));
-        }
         let allowed_here = self
             .allowed_requests
             .as_ref()

@@ -323,62 +323,65 @@ async fn genai_route(
 }
 
 /// `GET /genai/.../models`: the gemini provider's models (or `?provider=`'s, or every
-/// provider's when no gemini provider is configured), in Gemini's list shape.
+/// provider's when no gemini provider is configured), in Gemini's list shape. The client's
+/// `key=` never leaves the gateway.
 async fn genai_models(worker: &Worker, query: Option<&str>) -> Reply {
-    let named = query.and_then(|q| inference::models::query_param(q, "provider"));
-    let provider = match named {
-        Some(p) => Some(p),
-        None => worker
-            .table()
-            .provider("gemini")
-            .map(|_| "gemini".to_string()),
+    let shape = ListingShape {
+        own: "gemini",
+        listing: gemini::listing_to_gemini,
+        error: gemini::error_body,
+        bifrost_error: gemini::error_body_from_bifrost,
     };
-    // Only `provider` is passed on: the client's `key=` never leaves the gateway.
-    let query = provider.as_ref().map(|p| format!("provider={p}"));
-    let reply = inference::models::list(worker, query.as_deref()).await;
-    let super::reply::ReplyBody::Full(listing) = &reply.body else {
-        return reply;
-    };
-    let body = if reply.status < 300 {
-        match gemini::listing_to_gemini(listing, "gemini") {
-            Ok(b) => Bytes::from(b),
-            Err(e) => {
-                let (status, body) = gemini::error_body(&GatewayError::Internal(e.to_string()));
-                return Reply::json(status, body);
-            }
-        }
-    } else {
-        gemini::error_body_from_bifrost(reply.status, listing)
-    };
-    Reply::json(reply.status, body)
+    drop_in_models(worker, query, shape).await
 }
 
-/// `GET /anthropic/v1/models`: the anthropic provider's models (or `?provider=`'s, or every
-/// provider's when no anthropic provider is configured), in Anthropic's list shape.
+/// `GET /anthropic/v1/models`: the same for the anthropic provider, in Anthropic's list shape
+/// (its paging parameters are answered in one page).
 async fn anthropic_models(worker: &Worker, query: Option<&str>) -> Reply {
-    let named = query.and_then(|q| inference::models::query_param(q, "provider"));
-    let provider = named.or_else(|| {
-        worker
-            .table()
-            .provider("anthropic")
-            .map(|_| "anthropic".to_string())
-    });
-    // Only `provider` is passed on: Anthropic's paging parameters are answered in one page.
+    let shape = ListingShape {
+        own: "anthropic",
+        listing: anthropic::listing_to_anthropic,
+        error: anthropic::error_body,
+        bifrost_error: anthropic::error_body_from_bifrost,
+    };
+    drop_in_models(worker, query, shape).await
+}
+
+/// How a drop-in route answers a model listing in its SDK's format.
+struct ListingShape {
+    /// The provider bare model names mean (its models lose their prefix).
+    own: &'static str,
+    /// The unified listing in this format.
+    listing: fn(&[u8], &str) -> Result<Vec<u8>, crate::providers::unified::TranslateError>,
+    /// A gateway error in this format.
+    error: fn(&GatewayError) -> (u16, Bytes),
+    /// A Bifrost error body re-rendered in this format.
+    bifrost_error: fn(u16, &[u8]) -> Bytes,
+}
+
+/// Lists `?provider=`'s models, else the route's own provider's when configured, else every
+/// provider's, in `shape`. Only `provider` is passed on from the query.
+async fn drop_in_models(worker: &Worker, query: Option<&str>, shape: ListingShape) -> Reply {
+    let provider = query
+        .and_then(|q| inference::models::query_param(q, "provider"))
+        .or_else(|| {
+            worker
+                .table()
+                .provider(shape.own)
+                .map(|_| shape.own.to_string())
+        });
     let query = provider.as_ref().map(|p| format!("provider={p}"));
     let reply = inference::models::list(worker, query.as_deref()).await;
     let super::reply::ReplyBody::Full(listing) = &reply.body else {
         return reply;
     };
     if reply.status >= 300 {
-        return Reply::json(
-            reply.status,
-            anthropic::error_body_from_bifrost(reply.status, listing),
-        );
+        return Reply::json(reply.status, (shape.bifrost_error)(reply.status, listing));
     }
-    match anthropic::listing_to_anthropic(listing, "anthropic") {
+    match (shape.listing)(listing, shape.own) {
         Ok(body) => Reply::json(200, body),
         Err(e) => {
-            let (status, body) = anthropic::error_body(&GatewayError::Internal(e.to_string()));
+            let (status, body) = (shape.error)(&GatewayError::Internal(e.to_string()));
             Reply::json(status, body)
         }
     }

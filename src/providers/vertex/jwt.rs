@@ -79,8 +79,8 @@ mod tests {
     use super::*;
     use ring::signature::{KeyPair, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 
-    /// A throwaway key from the `openssl` CLI (`None` when it is not installed).
-    fn generated_key() -> Option<String> {
+    /// A throwaway key from the `openssl` CLI (as `tests/vertex.rs` makes its keys).
+    fn generated_key() -> String {
         let path = std::env::temp_dir().join(format!("ringway-jwt-{}.pem", std::process::id()));
         let ok = std::process::Command::new("openssl")
             .args([
@@ -93,20 +93,18 @@ mod tests {
             ])
             .arg(&path)
             .output()
-            .ok()?
+            .expect("the openssl CLI")
             .status
             .success();
-        let pem = std::fs::read_to_string(&path).ok();
+        assert!(ok, "openssl genpkey failed");
+        let pem = std::fs::read_to_string(&path).expect("key file");
         let _ = std::fs::remove_file(&path);
-        pem.filter(|_| ok)
+        pem
     }
 
     #[test]
     fn assertion_is_a_verifiable_rs256_jwt() {
-        let Some(pem) = generated_key() else {
-            eprintln!("openssl CLI not available: skipped");
-            return;
-        };
+        let pem = generated_key();
         let json = serde_json::json!({
             "type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com",
             "private_key": pem, "private_key_id": "kid-9", "token_uri": "https://t.example/token"
