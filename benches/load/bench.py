@@ -18,6 +18,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # The binaries `run.sh` built (CARGO_TARGET_DIR is honoured, as cargo honours it).
 REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
 CLK = os.sysconf("SC_CLK_TCK")
+# Targets of the passthrough and stream scenarios.
+PROXY_TARGETS = ("direct", "floor", "ringway", "nginx")
+# Pause before each request of the paced run (wrk's timers have millisecond resolution).
+PACE_DELAY_MS = 10
 
 
 def spawn_listening(cmd, prefix, env=None):
@@ -118,13 +122,17 @@ def chat_body(stream, model="openai/gpt-4o-mini"):
                        "max_tokens": 256, "stream": stream})
 
 
-def wrk_script(tmp, body):
-    path = os.path.join(tmp, f"post-{abs(hash(body))}.lua")
+def wrk_script(tmp, body, delay_ms=None):
+    """wrk's Lua script for a POST of body; with delay_ms each connection pauses that long
+    before each request (wrk starts the latency clock after the pause), which paces the load."""
+    path = os.path.join(tmp, f"post-{abs(hash(body))}-{delay_ms}.lua")
     with open(path, "w") as f:
         f.write('wrk.method = "POST"\n')
         f.write('wrk.headers["Content-Type"] = "application/json"\n')
         f.write('wrk.headers["Authorization"] = "Bearer sk-bench"\n')
         f.write("wrk.body = " + json.dumps(body) + "\n")
+        if delay_ms:
+            f.write(f"function delay() return {delay_ms} end\n")
     return path
 
 
@@ -222,8 +230,12 @@ def main():
         procs.append(gw)
         ngx, ngx_port = start_nginx(mock_port, args.workers, tmp)
         procs.append(ngx)
-        targets = {"direct": (mock_port, [mock.pid]), "ringway": (gw_port, [gw.pid]),
-                   "nginx": (ngx_port, nginx_pids(ngx.pid))}
+        # The floor: a bare monoio proxy loop (one thread, bytes forwarded untouched).
+        floor, floor_port = spawn_listening(
+            [os.path.join(REL, "examples", "floor_proxy"), "0", str(mock_port)], "floor listening on ")
+        procs.append(floor)
+        targets = {"direct": (mock_port, [mock.pid]), "floor": (floor_port, [floor.pid]),
+                   "ringway": (gw_port, [gw.pid]), "nginx": (ngx_port, nginx_pids(ngx.pid))}
         if "plugin" in args.scenarios.split(","):
             # The same gateway with one no-op plugin on every hook.
             pdir = tempfile.mkdtemp(prefix="ringway-bench-p-", dir=tmp)
@@ -237,6 +249,7 @@ def main():
             procs.append(gwp)
             targets["ringway+noop"] = (gwp_port, [gwp.pid])
         results = {}
+        paced_offered = None
         idle = []
         if args.idle:
             for name in ("ringway", "nginx"):
@@ -251,7 +264,7 @@ def main():
             elif scen == "plugin":
                 scen_targets = {k: targets[k] for k in ("ringway", "ringway+noop")}
             else:
-                scen_targets = {k: targets[k] for k in ("direct", "ringway", "nginx")}
+                scen_targets = {k: targets[k] for k in PROXY_TARGETS}
             for name, (port, _) in scen_targets.items():  # warm-up
                 run_wrk(port, "/v1/chat/completions", script, 2, args.connections)
             for rnd in range(args.rounds):
@@ -266,6 +279,20 @@ def main():
                     print(f"{scen:12} round {rnd + 1} {name:8} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms"
                           f"  p99 {r['p99_ms']:.3f} ms  cpu/10k {r['cpu_per_10k']:.3f} s  errors {r['errors']}",
                           flush=True)
+            if scen == "passthrough":
+                # Latency at half of nginx's peak rate: enough connections, each pausing
+                # PACE_DELAY_MS before each request, to offer that rate to both proxies.
+                half = statistics.median(r["rps"] for r in results[(scen, "nginx")]) / 2
+                conns = max(1, round(half * PACE_DELAY_MS / 1000))
+                paced = wrk_script(tmp, chat_body(False, model), PACE_DELAY_MS)
+                for rnd in range(args.rounds):
+                    order = ["ringway", "nginx"] if rnd % 2 == 0 else ["nginx", "ringway"]
+                    for name in order:
+                        r = run_wrk(targets[name][0], "/v1/chat/completions", paced, args.duration, conns)
+                        results.setdefault(("paced", name), []).append(r)
+                        print(f"paced        round {rnd + 1} {name:8} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms"
+                              f"  p99 {r['p99_ms']:.3f} ms  ({conns} connections)", flush=True)
+                paced_offered = (half, conns)
         rss = {name: max(rss_kb(p) for p in pids) / 1024 for name, (_, pids) in targets.items()}
         rss_now = {name: sum(rss_kb(p, "VmRSS") for p in pids) / 1024 for name, (_, pids) in targets.items()}
         for s_ in idle:
@@ -337,15 +364,15 @@ def main():
                 lines.append(f"\ntranslation/{base} req/s through ringway **{x['rps'] / b:.2f}x**\n")
             continue
         row = {}
-        for name in ("direct", "ringway", "nginx"):
+        for name in PROXY_TARGETS:
             rs = results[(scen, name)]
             row[name] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
             row[name]["errors"] = sum(r["errors"] for r in rs)
-        rw, ng, d = row["ringway"], row["nginx"], row["direct"]
+        rw, ng, d, fl = row["ringway"], row["nginx"], row["direct"], row["floor"]
         lines.append(f"### {scen}\n")
         lines.append("| target | req/s | p50 ms | p99 ms | CPU s / 10k req | non-2xx |")
         lines.append("|---|---|---|---|---|---|")
-        for name in ("direct", "ringway", "nginx"):
+        for name in PROXY_TARGETS:
             x = row[name]
             lines.append(f"| {name} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
                          f"{x['cpu_per_10k']:.3f} | {x['errors']} |")
@@ -353,7 +380,17 @@ def main():
         lines.append(f"ringway/nginx req/s **{rw['rps'] / ng['rps']:.2f}x**; ringway/direct "
                      f"{rw['rps'] / d['rps']:.2f}x; CPU per request ringway/nginx "
                      f"**{rw['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x**; p99 ringway/nginx "
-                     f"{rw['p99_ms'] / ng['p99_ms']:.2f}x\n")
+                     f"{rw['p99_ms'] / ng['p99_ms']:.2f}x; floor (bare monoio loop)/nginx req/s "
+                     f"{fl['rps'] / ng['rps']:.2f}x, CPU per request {fl['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x; "
+                     f"ringway/floor req/s {rw['rps'] / fl['rps']:.2f}x\n")
+        if scen == "passthrough" and paced_offered:
+            half, conns = paced_offered
+            pr = {n: {k: med([r[k] for r in results[("paced", n)]]) for k in ("rps", "p50_ms", "p99_ms")}
+                  for n in ("ringway", "nginx")}
+            lines.append(f"At half of nginx's peak rate ({half:.0f} req/s offered over {conns} paced connections): "
+                         + ", ".join(f"{n} {x['rps']:.0f} req/s p50 {x['p50_ms']:.3f} ms p99 {x['p99_ms']:.3f} ms"
+                                     for n, x in pr.items())
+                         + f"; p99 ringway/nginx **{pr['ringway']['p99_ms'] / pr['nginx']['p99_ms']:.2f}x**\n")
     lines.append("Peak RSS (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()))
     lines.append("RSS after the run (MB)" + (f", with {args.idle} idle keep-alive connections open" if args.idle else "")
                  + ": " + ", ".join(f"{k} {v:.1f}" for k, v in rss_now.items()) + "\n")

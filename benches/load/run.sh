@@ -14,6 +14,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 cargo build --release -p ringway -p ringway-mock
+# The floor target: a bare monoio proxy loop.
+cargo build --release -p ringway --example floor_proxy
 # The no-op plugin of the `plugin` scenario.
 cargo build --release -p ringway-plugins-abi --example noop
 exec python3 benches/load/bench.py "$@"
