@@ -29,4 +29,5 @@ pub mod server;
 pub mod sse;
 pub mod store;
 pub mod telemetry;
+pub mod timer;
 pub mod upstream;

@@ -16,6 +16,7 @@ use crate::routing::keys::{KeyError, KeyPin};
 use crate::routing::table::{Endpoint, ProviderRoute, RouteTable};
 use crate::server::reply::{HeaderName, Reply, ReplyBody};
 use crate::server::worker::Worker;
+use crate::timer::PooledTimer;
 use crate::upstream::{self, Request, Response};
 
 /// Largest error body read from a provider (the rest is dropped with the connection).
@@ -160,7 +161,10 @@ pub async fn run(
                 tracing::debug!(provider, retries, ?wait, error = %err, "retrying");
                 // The backoff sleep does not hold a concurrency slot.
                 drop(permit.take());
-                monoio::time::sleep(wait).await;
+                // A pooled timer, not `monoio::time::sleep`, whose state would enlarge the future.
+                let _ = crate::timer::lease()
+                    .within(wait, std::future::pending::<()>())
+                    .await;
                 call.add_wait(wait);
                 permit = Some(acquire().await?);
             }
@@ -237,7 +241,13 @@ async fn exchange(
     // taken from the key's cache) before the request is sent.
     let vertex = match route.spec.format {
         WireFormat::Vertex => {
-            Some(vertex_request(worker, route, endpoint, key, codec, call.op, model).await?)
+            // Boxed: the token fetch's state is large and only Vertex requests need it.
+            Some(
+                Box::pin(vertex_request(
+                    worker, route, endpoint, key, codec, call.op, model,
+                ))
+                .await?,
+            )
         }
         _ => None,
     };
@@ -291,15 +301,19 @@ async fn exchange(
         body: body.clone(),
     };
     let started = Instant::now();
-    let sent =
-        monoio::time::timeout(route.timeout, worker.client.send(&endpoint.target, req)).await;
+    // One deadline for the whole exchange: sending, then reading the answer.
+    let deadline = started + route.timeout;
+    let mut timer = crate::timer::lease();
+    let sent = timer
+        .until(deadline, worker.client.send(&endpoint.target, req))
+        .await;
     let resp = match sent {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
         Ok(Ok(r)) => r,
     };
     if (200..300).contains(&resp.status) {
-        return success(route, call, resp, started, codec, model).await;
+        return success(route, call, resp, started, timer, codec, model).await;
     }
     let status = resp.status;
     let raw_request = route.send_back_raw_request.then(|| body.clone());
@@ -307,8 +321,7 @@ async fn exchange(
         .into_iter()
         .map(|(n, v)| (n.into_owned(), v))
         .collect();
-    let remaining = route.timeout.saturating_sub(started.elapsed());
-    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_ERROR_BODY)).await {
+    let body = match timer.until(deadline, resp.bytes(MAX_ERROR_BODY)).await {
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
@@ -382,7 +395,7 @@ fn bedrock_request(
     providers::bedrock::prepare(
         bk,
         &endpoint.base_path,
-        &endpoint.target.authority(),
+        endpoint.target.authority(),
         op,
         model,
         body,
@@ -401,6 +414,7 @@ async fn success(
     call: &Call<'_>,
     resp: Response,
     started: Instant,
+    mut timer: PooledTimer,
     codec: Codec,
     model: &str,
 ) -> Result<Exchange, GatewayError> {
@@ -416,6 +430,7 @@ async fn success(
         let mut relay = SseRelay::new(
             resp,
             route.stream_idle_timeout,
+            timer,
             call.client,
             codec.stream_translator(call, model),
         );
@@ -439,8 +454,10 @@ async fn success(
             "application/json".into()
         },
     ));
-    let remaining = route.timeout.saturating_sub(started.elapsed());
-    let body = match monoio::time::timeout(remaining, resp.bytes(MAX_RESPONSE_BODY)).await {
+    let body = match timer
+        .until(started + route.timeout, resp.bytes(MAX_RESPONSE_BODY))
+        .await
+    {
         Err(_) => return Err(GatewayError::Timeout(route.timeout.as_secs())),
         Ok(Err(e)) => return Err(network_error(&e)),
         Ok(Ok(b)) => b,
@@ -546,7 +563,7 @@ fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64, raw: Raw<
         out.put_u8(b',');
     }
     out.put_slice(b"\"latency\":");
-    out.put_slice(latency_ms.to_string().as_bytes());
+    crate::http::put_decimal(&mut out, latency_ms);
     if let Some(r) = raw.request {
         out.put_slice(b",\"raw_request\":");
         put_raw(&mut out, r);

@@ -12,6 +12,7 @@ use crate::plugins::{ChainRun, ChunkOutcome};
 use crate::providers::bedrock::EventStreamFramer;
 use crate::providers::{self, catalog::WireFormat};
 use crate::sse::{self, SseFramer};
+use crate::timer::PooledTimer;
 use crate::upstream::Response;
 
 /// A live upstream stream, yielding complete SSE events.
@@ -23,6 +24,8 @@ pub struct SseRelay {
     framer: SseFramer,
     ready: VecDeque<Bytes>,
     idle_timeout: Duration,
+    /// Bounds each wait for the next upstream chunk (re-armed per chunk).
+    timer: PooledTimer,
     finished: bool,
     client: ClientFormat,
     translator: Option<StreamTranslator>,
@@ -40,10 +43,11 @@ pub struct SseRelay {
 
 impl SseRelay {
     /// Wraps an upstream response whose status was 2xx; `translator` converts events when the
-    /// client speaks another format than the provider.
+    /// client speaks another format than the provider. `timer` bounds each idle wait.
     pub fn new(
         resp: Response,
         idle_timeout: Duration,
+        timer: PooledTimer,
         client: ClientFormat,
         translator: Option<StreamTranslator>,
     ) -> Self {
@@ -52,6 +56,7 @@ impl SseRelay {
             framer: SseFramer::new(),
             ready: VecDeque::new(),
             idle_timeout,
+            timer,
             finished: false,
             client,
             translator,
@@ -238,7 +243,11 @@ impl SseRelay {
                 out.put_slice(b"\n\n");
                 return Some(Ok(out.freeze()));
             }
-            match monoio::time::timeout(self.idle_timeout, self.resp.chunk()).await {
+            match self
+                .timer
+                .within(self.idle_timeout, self.resp.chunk())
+                .await
+            {
                 Ok(Ok(Some(chunk))) => self.framer.push(&chunk),
                 Ok(Ok(None)) => self.finished = true,
                 Ok(Err(e)) => return Some(Err(GatewayError::Network(e.to_string()))),
@@ -294,7 +303,11 @@ impl SseRelay {
                 let _ = framer.take_rest();
                 return None;
             }
-            match monoio::time::timeout(self.idle_timeout, self.resp.chunk()).await {
+            match self
+                .timer
+                .within(self.idle_timeout, self.resp.chunk())
+                .await
+            {
                 Ok(Ok(Some(chunk))) => framer.push(&chunk),
                 Ok(Ok(None)) => self.finished = true,
                 Ok(Err(e)) => return Some(Err(GatewayError::Network(e.to_string()))),

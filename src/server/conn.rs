@@ -18,9 +18,18 @@ use super::worker::Worker;
 use crate::error::{ErrorContext, GatewayError};
 use crate::http::chunked::ChunkedDecoder;
 use crate::http::head::{HeadError, HeadLimits, RequestHead, parse_request_head};
+use crate::timer::{PooledTimer, lease};
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 4 * 1024;
+
+/// The connection's timers. Reads and writes each get their own, so that each one's deadline
+/// only ever moves later (now plus the same limit), which re-arms it without a timer-wheel
+/// operation.
+struct Timers {
+    read: PooledTimer,
+    write: PooledTimer,
+}
 
 /// Why the loop stopped reading a request.
 enum ReadFail {
@@ -34,19 +43,24 @@ enum ReadFail {
 pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
     let _ = stream.set_nodelay(true);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut timers = Timers {
+        read: lease(),
+        write: lease(),
+    };
+    let timer = &mut timers;
     let limits = worker.shared.limits.clone();
     let head_limits = HeadLimits {
         max_head_bytes: limits.max_head_bytes,
         max_headers: limits.max_headers,
     };
     loop {
-        let head = match read_head(&mut stream, &mut buf, &worker, &head_limits).await {
+        let head = match read_head(&mut stream, &mut buf, &worker, &head_limits, timer).await {
             Ok(h) => h,
             Err(ReadFail::Gone) => return,
             Err(ReadFail::Reply(e, status)) => {
                 let mut reply = Reply::error(&e, &ErrorContext::default());
                 reply.status = status;
-                let _ = write_reply(&mut stream, reply, false, &worker).await;
+                let _ = write_reply(&mut stream, reply, false, &worker, timer).await;
                 return;
             }
         };
@@ -54,14 +68,23 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         let max_body = table.client.max_request_body_bytes;
         let limit_mb = table.client.max_request_body_size_mb;
         drop(table);
-        let body = match read_body(&mut stream, &mut buf, &head, &worker, max_body, limit_mb).await
+        let body = match read_body(
+            &mut stream,
+            &mut buf,
+            &head,
+            &worker,
+            max_body,
+            limit_mb,
+            timer,
+        )
+        .await
         {
             Ok(b) => b,
             Err(ReadFail::Gone) => return,
             Err(ReadFail::Reply(e, status)) => {
                 let mut reply = Reply::error(&e, &ErrorContext::default());
                 reply.status = status;
-                let _ = write_reply(&mut stream, reply, false, &worker).await;
+                let _ = write_reply(&mut stream, reply, false, &worker, timer).await;
                 return;
             }
         };
@@ -70,7 +93,7 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         // machine only exists while a request is being served.
         let reply = Box::pin(router::route(&worker, &head, body)).await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
-        let written = write_reply(&mut stream, reply, keep_alive, &worker).await;
+        let written = write_reply(&mut stream, reply, keep_alive, &worker, timer).await;
         drop(in_flight);
         if written.is_err() || !keep_alive {
             return;
@@ -96,6 +119,7 @@ async fn read_head(
     buf: &mut BytesMut,
     worker: &Worker,
     head_limits: &HeadLimits,
+    timer: &mut Timers,
 ) -> Result<RequestHead, ReadFail> {
     let limits = &worker.shared.limits;
     let mut deadline: Option<Instant> = None;
@@ -115,11 +139,12 @@ async fn read_head(
         }
         // An idle keep-alive connection gets the keep-alive timeout; a started head gets the
         // header timeout, counted from its first byte.
-        let wait = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()),
-            None => limits.keepalive_timeout,
+        let read = read_more(stream, buf);
+        let bounded = match deadline {
+            Some(d) => timer.read.until(d, read),
+            None => timer.read.within(limits.keepalive_timeout, read),
         };
-        match monoio::time::timeout(wait, read_more(stream, buf)).await {
+        match bounded.await {
             Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
             Ok(Ok(_)) => {}
             Err(_) if deadline.is_some() => {
@@ -151,6 +176,7 @@ async fn read_body(
     worker: &Worker,
     max_body: usize,
     limit_mb: u64,
+    timer: &mut Timers,
 ) -> Result<Bytes, ReadFail> {
     let too_large = || ReadFail::Reply(GatewayError::BodyTooLarge { limit_mb }, 413);
     let timeout = worker.shared.limits.body_timeout;
@@ -167,6 +193,7 @@ async fn read_body(
                 stream,
                 Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"),
                 worker,
+                timer,
             )
             .await
             .map_err(|_| ReadFail::Gone)?;
@@ -175,7 +202,7 @@ async fn read_body(
             buf.reserve(len - buf.len());
         }
         while buf.len() < len {
-            match monoio::time::timeout(timeout, read_more(stream, buf)).await {
+            match timer.read.within(timeout, read_more(stream, buf)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
                 Ok(Ok(_)) => {}
                 Err(_) => {
@@ -196,6 +223,7 @@ async fn read_body(
             stream,
             Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"),
             worker,
+            timer,
         )
         .await
         .map_err(|_| ReadFail::Gone)?;
@@ -221,7 +249,7 @@ async fn read_body(
                 }
             }
         }
-        match monoio::time::timeout(timeout, read_more(stream, buf)).await {
+        match timer.read.within(timeout, read_more(stream, buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
             Ok(Ok(_)) => {}
             Err(_) => {
@@ -234,9 +262,14 @@ async fn read_body(
     }
 }
 
-async fn write_all(stream: &mut TcpStream, data: Bytes, worker: &Worker) -> std::io::Result<()> {
+async fn write_all(
+    stream: &mut TcpStream,
+    data: Bytes,
+    worker: &Worker,
+    timer: &mut Timers,
+) -> std::io::Result<()> {
     let timeout = worker.shared.limits.write_timeout;
-    match monoio::time::timeout(timeout, stream.write_all(data)).await {
+    match timer.write.within(timeout, stream.write_all(data)).await {
         Ok((res, _)) => res.map(|_| ()),
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -256,6 +289,7 @@ async fn write_reply(
     reply: Reply,
     keep_alive: bool,
     worker: &Worker,
+    timer: &mut Timers,
 ) -> std::io::Result<()> {
     match reply.body {
         ReplyBody::Full(body) => {
@@ -269,10 +303,10 @@ async fn write_reply(
             );
             if body.len() <= COALESCE_LIMIT {
                 out.extend_from_slice(&body);
-                write_all(stream, out.freeze(), worker).await
+                write_all(stream, out.freeze(), worker, timer).await
             } else {
-                write_all(stream, out.freeze(), worker).await?;
-                write_all(stream, body, worker).await
+                write_all(stream, out.freeze(), worker, timer).await?;
+                write_all(stream, body, worker, timer).await
             }
         }
         ReplyBody::Stream(mut relay) => {
@@ -298,7 +332,7 @@ async fn write_reply(
                     if frame.is_empty() {
                         break;
                     }
-                    write_all(stream, frame.split().freeze(), worker).await?;
+                    write_all(stream, frame.split().freeze(), worker, timer).await?;
                     continue;
                 };
                 batch.push(event);
@@ -314,9 +348,9 @@ async fn write_reply(
                 }
                 encode_chunk_parts(&mut frame, &batch);
                 batch.clear();
-                write_all(stream, frame.split().freeze(), worker).await?;
+                write_all(stream, frame.split().freeze(), worker, timer).await?;
             }
-            write_all(stream, Bytes::from_static(LAST_CHUNK), worker).await
+            write_all(stream, Bytes::from_static(LAST_CHUNK), worker, timer).await
         }
     }
 }

@@ -9,12 +9,23 @@ use std::task::{Context, Poll};
 /// (which would end the worker thread and silently drop its listener).
 pub struct CatchPanic<F> {
     inner: F,
+    /// Logged as "`<what>` panicked" when a panic is caught.
+    what: Option<&'static str>,
 }
 
 impl<F> CatchPanic<F> {
     /// Wraps a future.
     pub fn new(inner: F) -> Self {
-        Self { inner }
+        Self { inner, what: None }
+    }
+
+    /// Wraps a future and logs a caught panic as an error about `what`. Spawned as it is, it
+    /// needs no `async` wrapper around it, which would hold the future twice.
+    pub fn logging(inner: F, what: &'static str) -> Self {
+        Self {
+            inner,
+            what: Some(what),
+        }
     }
 }
 
@@ -22,6 +33,7 @@ impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, String>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let what = self.what;
         // SAFETY: `inner` is never moved out of the pinned struct.
         let inner = unsafe { self.map_unchecked_mut(|s| &mut s.inner) };
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
@@ -33,6 +45,9 @@ impl<F: Future> Future for CatchPanic<F> {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".to_string());
+                if let Some(what) = what {
+                    tracing::error!(panic = %msg, "{what} panicked");
+                }
                 Poll::Ready(Err(msg))
             }
         }

@@ -80,6 +80,9 @@ async fn with_plugins(
 }
 
 /// Serves one request with `hooks` (when plugins are loaded) for the inference path.
+///
+/// Every branch but inference is boxed: this future is boxed for each request (see
+/// `conn::serve`), so its size, the largest branch's, is copied on every request.
 async fn dispatch(
     worker: &Worker,
     head: &RequestHead,
@@ -117,7 +120,7 @@ async fn dispatch(
             };
         }
         _ if path == "/api" || path.starts_with("/api/") => {
-            return crate::admin::route(worker, head, body).await;
+            return Box::pin(crate::admin::route(worker, head, body)).await;
         }
         _ => match inference_route(path) {
             Some(r) => r,
@@ -134,10 +137,10 @@ async fn dispatch(
             inference::handle(worker, op, dialect, head, body, hooks).await
         }
         (InferenceRoute::Get, Method::Get) => {
-            inference::models::list(worker, head.query.as_deref()).await
+            Box::pin(inference::models::list(worker, head.query.as_deref())).await
         }
         (InferenceRoute::AnthropicModels, Method::Get) => {
-            anthropic_models(worker, head.query.as_deref()).await
+            Box::pin(anthropic_models(worker, head.query.as_deref())).await
         }
         _ => method_not_allowed(path),
     }
@@ -297,7 +300,7 @@ async fn genai_route(
 ) -> Reply {
     let op = match (genai.op, head.method) {
         (GenaiOp::ListModels, Method::Get) => {
-            return genai_models(worker, head.query.as_deref()).await;
+            return Box::pin(genai_models(worker, head.query.as_deref())).await;
         }
         (GenaiOp::Generate, Method::Post) => RequestType::ChatCompletion,
         (GenaiOp::StreamGenerate, Method::Post) => RequestType::ChatCompletionStream,

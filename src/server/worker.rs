@@ -178,12 +178,9 @@ async fn serve(
                     break;
                 }
                 let conn = super::conn::serve(stream, Rc::clone(&worker));
-                monoio::spawn(async move {
-                    if let Err(msg) = super::guard::CatchPanic::new(conn).await {
-                        // The connection is dropped; the worker and its other connections go on.
-                        tracing::error!(panic = %msg, "connection task panicked");
-                    }
-                });
+                // A panic drops the connection; the worker and its other connections go on.
+                let task = crate::timer::TaskTimers::new(conn);
+                monoio::spawn(super::guard::CatchPanic::logging(task, "connection task"));
             }
             Err(e) => {
                 if worker.shutting_down() {

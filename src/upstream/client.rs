@@ -132,7 +132,9 @@ impl Client {
                 }
             }
         }
-        let conn = self.connect(target).await?;
+        // Boxed: connecting (TLS, proxies) is the rare path, and its state would otherwise
+        // make every request's future larger.
+        let conn = Box::pin(self.connect(target)).await?;
         exchange(conn, head, body, is_head, &entry)
             .await
             .map_err(Failure::into_error)
