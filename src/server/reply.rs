@@ -3,6 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{ErrorContext, GatewayError};
+use crate::http::put_decimal;
 use crate::inference::stream::SseRelay;
 
 /// A response header name: static for the ones we write, owned for forwarded ones.
@@ -111,8 +112,7 @@ pub fn encode_head(
     keep_alive: bool,
 ) {
     out.put_slice(b"HTTP/1.1 ");
-    let mut code = itoa_buf(status as u64);
-    out.put_slice(code.as_bytes_mut());
+    put_decimal(out, u64::from(status));
     out.put_u8(b' ');
     out.put_slice(reason(status).as_bytes());
     out.put_slice(b"\r\n");
@@ -125,8 +125,7 @@ pub fn encode_head(
     match framing {
         Framing::Length(n) => {
             out.put_slice(b"content-length: ");
-            let mut n = itoa_buf(n as u64);
-            out.put_slice(n.as_bytes_mut());
+            put_decimal(out, n as u64);
             out.put_slice(b"\r\n");
         }
         Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
@@ -169,31 +168,6 @@ pub fn encode_chunk_parts<T: AsRef<[u8]>>(out: &mut BytesMut, parts: &[T]) {
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// A small stack buffer holding the decimal digits of a number.
-struct DecimalBuf {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl DecimalBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
-fn itoa_buf(mut n: u64) -> DecimalBuf {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    DecimalBuf { buf, start: i }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

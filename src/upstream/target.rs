@@ -45,6 +45,8 @@ pub struct Target {
     pub proxy: ProxyRoute,
     /// Connect deadline for this target instead of the client's (the global proxy's `timeout`).
     pub connect_timeout: Option<std::time::Duration>,
+    /// The `Host` header value, made once here rather than for every request.
+    host_header: Box<str>,
 }
 
 impl Target {
@@ -78,19 +80,21 @@ impl Target {
             return Err(bad("path contains whitespace or control characters"));
         }
         let prefix = path.trim_end_matches('/').to_owned();
+        let host_header = self::authority(&host, port, scheme.default_port()).into_boxed_str();
         let target = Target {
             scheme,
             host,
             port,
             proxy,
             connect_timeout: None,
+            host_header,
         };
         Ok((target, prefix))
     }
 
     /// The `Host` header value: the host, bracketed if IPv6, with the port unless default.
-    pub fn authority(&self) -> String {
-        authority(&self.host, self.port, self.scheme.default_port())
+    pub fn authority(&self) -> &str {
+        &self.host_header
     }
 }
 
