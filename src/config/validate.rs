@@ -610,19 +610,9 @@ fn unapplied_client(c: &super::ClientConfig, path: &JsonPath, w: &mut Warnings) 
             "requests without them pass",
         ),
         (
-            "logging_headers",
-            !c.logging_headers.is_empty(),
-            "there is no request log yet",
-        ),
-        (
             "prometheus_labels",
             !c.prometheus_labels.is_empty(),
             "metrics keep their labels",
-        ),
-        (
-            "disable_content_logging",
-            c.disable_content_logging,
-            "there is no request log yet",
         ),
     ];
     for (field, set, effect) in lists {
