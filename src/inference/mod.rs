@@ -272,7 +272,6 @@ pub async fn handle(
     mut hooks: Option<&mut ChainRun>,
 ) -> Reply {
     let started = Instant::now();
-    let waited = Cell::new(Duration::ZERO);
     // Request logging off: this one branch is its whole cost.
     let log = worker
         .logs
@@ -285,7 +284,6 @@ pub async fn handle(
         dialect,
         head,
         body,
-        &waited,
         &trail,
         hooks.as_deref_mut(),
     )
@@ -295,7 +293,7 @@ pub async fn handle(
         run.post_llm(&ctx, &mut reply);
     }
     // The gateway's own cost: everything but the time spent waiting on providers.
-    let overhead = started.elapsed().saturating_sub(waited.get());
+    let overhead = started.elapsed().saturating_sub(trail.waited_total());
     worker.metrics.request(
         provider.as_deref().unwrap_or(""),
         overhead,
@@ -303,7 +301,9 @@ pub async fn handle(
     );
     // Requests refused before a provider was named (bad JSON, no model) leave no row, as in
     // Bifrost, whose handler rejects them before the logging plugin runs.
-    if let (Some(log), Some(outcome)) = (log, trail.outcome()) {
+    if let Some(log) = log
+        && let Some(outcome) = trail.outcome()
+    {
         log.finish(outcome, &mut reply);
     }
     reply
@@ -315,7 +315,6 @@ async fn serve(
     dialect: Dialect<'_>,
     head: &RequestHead,
     body: Bytes,
-    waited: &Cell<Duration>,
     trail: &Trail,
     hooks: Option<&mut ChainRun>,
 ) -> (Reply, Option<String>, ErrorContext) {
@@ -422,7 +421,7 @@ async fn serve(
     };
 
     let finish = |reply: Reply, served_by: &str, model: &str| {
-        waited.set(call.waited.get());
+        trail.waited(call.waited.get());
         trail.served(&table, served_by, model);
         let ctx = if hooked {
             ctx.clone()

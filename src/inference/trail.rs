@@ -1,8 +1,10 @@
-//! What the attempts of one request did, for its log row: the key used, the retries, the
-//! fallback that answered. Plain cells written on the request's own core; filled in only when
-//! the request is logged.
+//! What the attempts of one request did: the time spent waiting on providers (for the overhead
+//! metric), and for its log row the key used, the retries, the fallback that answered. Plain
+//! cells written on the request's own core; the log part is filled in only when the request is
+//! logged.
 
 use std::cell::{Cell, RefCell};
+use std::time::Duration;
 
 use crate::error::RequestType;
 use crate::logging::request::Outcome;
@@ -13,6 +15,7 @@ use crate::routing::table::RouteTable;
 pub struct Trail {
     /// Whether anything reads it (request logging on).
     pub wanted: bool,
+    waited: Cell<Duration>,
     key: Cell<Option<usize>>,
     retries: Cell<u32>,
     fallback_index: Cell<u32>,
@@ -27,6 +30,16 @@ impl Trail {
             wanted,
             ..Self::default()
         }
+    }
+
+    /// Time spent waiting on providers (exchanges and backoff), when the request ends.
+    pub fn waited(&self, d: Duration) {
+        self.waited.set(d);
+    }
+
+    /// The time recorded by [`Trail::waited`].
+    pub fn waited_total(&self) -> Duration {
+        self.waited.get()
     }
 
     /// The key index an attempt is about to use (`None`: keyless provider).

@@ -202,6 +202,13 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
+    /// Bytes of body buffers this entry keeps alive.
+    pub fn held_bytes(&self) -> usize {
+        self.request.as_ref().map_or(0, Bytes::len)
+            + self.response.as_ref().map_or(0, Bytes::len)
+            + self.events.iter().map(Bytes::len).sum::<usize>()
+    }
+
     /// The row the writer stores: usage, messages and error are read out of the bodies here.
     pub fn into_row(self) -> (LogSummary, LogContent) {
         let failed = self.status >= 400 || self.stream_error.is_some();
@@ -262,21 +269,23 @@ impl LogEntry {
     }
 }
 
-/// A uuid-v4-shaped request id (ringway has no request id of its own to reuse).
+/// A uuid-v4-shaped request id (ringway has no request id of its own to reuse). One
+/// allocation: this runs on the worker for every logged request.
 pub fn new_id() -> String {
-    let r = fastrand::u128(..);
-    let b = r.to_be_bytes();
-    let hex = |range: std::ops::Range<usize>| -> String {
-        b[range].iter().map(|x| format!("{x:02x}")).collect()
-    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = fastrand::u128(..).to_be_bytes();
     // Version 4 and the RFC 4122 variant bits, so tools that check them accept it.
-    let v = format!("4{:03x}", u16::from_be_bytes([b[6], b[7]]) & 0x0fff);
-    let var = format!(
-        "{:x}{:03x}",
-        8 | (b[8] >> 6),
-        u16::from_be_bytes([b[8], b[9]]) & 0x0fff
-    );
-    format!("{}-{}-{v}-{var}-{}", hex(0..4), hex(4..6), hex(10..16))
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(x >> 4)]));
+        out.push(char::from(HEX[usize::from(x & 0x0f)]));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::entry::{LogContent, TokenUsage};
 use crate::sse;
 
 /// Bodies larger than this are not parsed (their usage and content are not logged).
-const MAX_PARSED_BODY: usize = 4 << 20;
+pub const MAX_PARSED_BODY: usize = 4 << 20;
 
 /// Longest text kept per message; longer ones are cut (at a character boundary) and marked.
 pub const MAX_TEXT: usize = 16 * 1024;

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::CoreLogger;
 use super::entry::{LogEntry, new_id};
+use super::extract::MAX_PARSED_BODY;
 use super::stream::StreamLog;
 use super::time::now_ns;
 use crate::http::head::RequestHead;
@@ -54,7 +55,8 @@ impl RequestLog {
             id: new_id(),
             ts_ns: now_ns(),
             started: Instant::now(),
-            request: settings.content.then(|| body.clone()),
+            // Bodies too large to be parsed are not kept alive for nothing.
+            request: (settings.content && body.len() <= MAX_PARSED_BODY).then(|| body.clone()),
             metadata,
         }
     }
@@ -87,7 +89,7 @@ impl RequestLog {
         match &mut reply.body {
             ReplyBody::Full(body) => {
                 entry.latency_ms = self.started.elapsed().as_secs_f64() * 1e3;
-                entry.response = Some(body.clone());
+                entry.response = (body.len() <= MAX_PARSED_BODY).then(|| body.clone());
                 self.logger.push(entry);
             }
             ReplyBody::Stream(relay) => {

@@ -7,9 +7,11 @@
 //! ```
 //!
 //! Channels are per core so producers never share a queue's cache lines, and the writer is the
-//! only consumer. The retention sweep runs on the writer too, at start and every hour.
+//! only consumer. Queued entries hold body buffers, so each core also has a byte budget: an
+//! entry that would take its queue past [`BYTES_PER_CORE`] is dropped (and counted) too. The
+//! retention sweep runs on the writer, at start and every hour.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -28,6 +30,9 @@ pub const BATCH_MAX: usize = 2048;
 /// Rows one core may have queued before new ones are dropped.
 pub const QUEUE_PER_CORE: usize = 8192;
 
+/// Body bytes one core's queued entries may hold (bounds memory when the writer falls behind).
+pub const BYTES_PER_CORE: usize = 64 << 20;
+
 /// How often rows older than the retention are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
@@ -42,18 +47,35 @@ pub struct Counters {
     pub commits: AtomicU64,
 }
 
+/// Body bytes held by one core's queued entries; written by that core and the writer only.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct Held(AtomicUsize);
+
+/// One core's queue, as the writer sees it.
+type CoreQueue = (Receiver<LogEntry>, Arc<Held>);
+
 /// One core's sender.
 #[derive(Debug, Clone)]
 pub struct CoreLog {
     tx: SyncSender<LogEntry>,
+    held: Arc<Held>,
     counters: Arc<Counters>,
 }
 
 impl CoreLog {
-    /// Queues `entry` for the writer; drops (and counts) it when this core's queue is full.
+    /// Queues `entry` for the writer; drops (and counts) it when this core's queue is full or
+    /// holds its byte budget already.
     pub fn push(&self, entry: LogEntry) {
+        let bytes = entry.held_bytes();
+        if self.held.0.load(Ordering::Relaxed) + bytes > BYTES_PER_CORE {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         match self.tx.try_send(entry) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.held.0.fetch_add(bytes, Ordering::Relaxed);
+            }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -64,7 +86,7 @@ impl CoreLog {
 /// The writer thread's handle.
 #[derive(Debug)]
 pub struct Writer {
-    register: Mutex<mpsc::Sender<Receiver<LogEntry>>>,
+    register: Mutex<mpsc::Sender<CoreQueue>>,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -74,7 +96,7 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer over `store`; rows older than `retention` are swept.
     pub fn start(store: Arc<LogStore>, retention: Duration, queue: usize) -> std::io::Result<Self> {
-        let (register, registered) = mpsc::channel::<Receiver<LogEntry>>();
+        let (register, registered) = mpsc::channel::<CoreQueue>();
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -96,16 +118,18 @@ impl Writer {
     /// A new core's sender (its own bounded queue).
     pub fn core(&self) -> CoreLog {
         let (tx, rx) = mpsc::sync_channel(self.queue);
+        let held = Arc::new(Held::default());
         let sent = self
             .register
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(rx);
+            .send((rx, Arc::clone(&held)));
         if sent.is_err() {
             tracing::warn!("request log writer is gone: this core's requests are not logged");
         }
         CoreLog {
             tx,
+            held,
             counters: Arc::clone(&self.counters),
         }
     }
@@ -140,12 +164,12 @@ impl Writer {
 
 fn run(
     store: &LogStore,
-    registered: &Receiver<Receiver<LogEntry>>,
+    registered: &Receiver<CoreQueue>,
     counters: &Counters,
     stop: &AtomicBool,
     retention: Duration,
 ) {
-    let mut cores: Vec<Receiver<LogEntry>> = Vec::new();
+    let mut cores: Vec<CoreQueue> = Vec::new();
     let mut next_sweep = Instant::now();
     let mut batch: Vec<LogEntry> = Vec::with_capacity(BATCH_MAX);
     loop {
@@ -171,16 +195,17 @@ fn run(
 
 /// Moves queued entries into `batch` (up to [`BATCH_MAX`]), fairly across cores; forgets the
 /// channels of cores that are gone.
-fn drain(cores: &mut Vec<Receiver<LogEntry>>, batch: &mut Vec<LogEntry>) {
+fn drain(cores: &mut Vec<CoreQueue>, batch: &mut Vec<LogEntry>) {
     let mut progress = true;
     while progress && batch.len() < BATCH_MAX {
         progress = false;
-        cores.retain(|rx| {
+        cores.retain(|(rx, held)| {
             if batch.len() >= BATCH_MAX {
                 return true;
             }
             match rx.try_recv() {
                 Ok(e) => {
+                    held.0.fetch_sub(e.held_bytes(), Ordering::Relaxed);
                     batch.push(e);
                     progress = true;
                     true
@@ -303,12 +328,35 @@ mod tests {
         let (tx, _rx) = mpsc::sync_channel(4);
         let core = CoreLog {
             tx,
+            held: Arc::default(),
             counters: Arc::clone(&counters),
         };
         for i in 0..10 {
             core.push(entry(i));
         }
         assert_eq!(counters.dropped.load(Ordering::Relaxed), 6);
+    }
+
+    #[test]
+    fn the_byte_budget_drops_and_counts() {
+        let counters = Arc::new(Counters::default());
+        let (tx, _rx) = mpsc::sync_channel(100);
+        let core = CoreLog {
+            tx,
+            held: Arc::default(),
+            counters: Arc::clone(&counters),
+        };
+        let mut big = entry(1);
+        big.response = Some(bytes::Bytes::from(vec![b' '; BYTES_PER_CORE / 2 + 1]));
+        core.push(big.clone());
+        core.push(big);
+        core.push(entry(2));
+        assert_eq!(
+            counters.dropped.load(Ordering::Relaxed),
+            1,
+            "the second big one"
+        );
+        assert_eq!(core.held.0.load(Ordering::Relaxed), BYTES_PER_CORE / 2 + 1);
     }
 
     #[test]
