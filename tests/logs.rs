@@ -356,3 +356,37 @@ fn logs_survive_a_restart() {
     );
     let _ = std::fs::remove_dir_all(&app);
 }
+
+#[test]
+fn log_routes_need_the_admin_credentials() {
+    use base64::Engine as _;
+    let mock = Mock::start(&[]);
+    let mut cfg = config(&mock, json!({}));
+    cfg["governance"] = json!({"auth_config": {
+        "is_enabled": true, "admin_username": "admin", "admin_password": "pw-logs"
+    }});
+    let gw = Gateway::start(&cfg);
+    let good = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:pw-logs")
+    );
+    for path in [
+        "/api/logs",
+        "/api/logs/stats",
+        "/api/logs/dropped",
+        "/api/logs/x",
+    ] {
+        let anon = common::http::request(gw.addr, "GET", path, &[], b"");
+        assert_eq!(anon.status, 401, "{path}");
+    }
+    let ok = common::http::request(
+        gw.addr,
+        "GET",
+        "/api/logs",
+        &[("authorization", &good)],
+        b"",
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["has_logs"], false);
+    assert_eq!(ok.json()["logs"], json!([]));
+}

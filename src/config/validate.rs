@@ -23,7 +23,9 @@ const MIN_DOCUMENTED_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) fn validate(config: &Config, w: &mut Warnings) -> Result<(), ConfigError> {
     let root = JsonPath::root();
     for key in config.other.keys() {
-        if known::TOP_LEVEL_SILENT.contains(&key.as_str()) {
+        if known::TOP_LEVEL_SILENT.contains(&key.as_str())
+            || known::TOP_LEVEL_AT_BOOT.contains(&key.as_str())
+        {
             continue;
         }
         if key == "plugins" {
