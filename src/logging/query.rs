@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::entry::{LogSummary, Status, row_json};
 use super::store::{LogError, LogStore};
 use super::time::parse_rfc3339;
+use heed::RoTxn;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -273,23 +274,53 @@ impl Filters {
     }
 }
 
-/// A matching row, kept small until its page is known.
-struct Hit {
-    key: Vec<u8>,
-    summary: LogSummary,
+/// Running totals over the matching rows.
+#[derive(Default)]
+struct Tally {
+    total: u64,
+    ok: u64,
+    latency: f64,
+    tokens: u64,
 }
 
-/// Every row matching `filters`, in time order (`desc` newest first).
-fn hits(store: &LogStore, filters: &Filters, desc: bool) -> Result<Vec<Hit>, LogError> {
-    let rtxn = store.read()?;
-    let mut out = Vec::new();
+impl Tally {
+    fn add(&mut self, s: &LogSummary) {
+        self.total += 1;
+        self.ok += u64::from(s.status == Status::Success);
+        self.latency += s.latency;
+        self.tokens += s.tokens();
+    }
+
+    fn stats(&self) -> Stats {
+        if self.total == 0 {
+            return Stats::default();
+        }
+        Stats {
+            total_requests: self.total,
+            success_rate: self.ok as f64 / self.total as f64 * 100.0,
+            average_latency: self.latency / self.total as f64,
+            total_tokens: self.tokens,
+            total_cost: 0.0,
+        }
+    }
+}
+
+/// Calls `f` with the key and summary of every row matching `filters`, in time order (`desc`
+/// newest first).
+fn each_match(
+    store: &LogStore,
+    rtxn: &RoTxn<'_>,
+    filters: &Filters,
+    desc: bool,
+    mut f: impl FnMut(&[u8], LogSummary),
+) -> Result<(), LogError> {
     let mut failed = None;
-    store.scan(&rtxn, filters.start_ns, filters.end_ns, desc, |k, s| {
+    store.scan(rtxn, filters.start_ns, filters.end_ns, desc, |k, s| {
         if !filters.matches(&s) {
             return true;
         }
         if let Some(needle) = &filters.content_search {
-            match store.content(&rtxn, k) {
+            match store.content(rtxn, k) {
                 Ok(c) if c.search_text.contains(needle.as_str()) => {}
                 Ok(_) => return true,
                 Err(e) => {
@@ -298,57 +329,52 @@ fn hits(store: &LogStore, filters: &Filters, desc: bool) -> Result<Vec<Hit>, Log
                 }
             }
         }
-        out.push(Hit {
-            key: k.to_vec(),
-            summary: s,
-        });
+        f(k, s);
         true
     })?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    failed.map_or(Ok(()), Err)
 }
 
-fn stats_of(hits: &[Hit]) -> Stats {
-    let total = hits.len() as u64;
-    if total == 0 {
-        return Stats::default();
-    }
-    let ok = hits
-        .iter()
-        .filter(|h| h.summary.status == Status::Success)
-        .count() as f64;
-    Stats {
-        total_requests: total,
-        success_rate: ok / total as f64 * 100.0,
-        average_latency: hits.iter().map(|h| h.summary.latency).sum::<f64>() / total as f64,
-        total_tokens: hits.iter().map(|h| h.summary.tokens()).sum(),
-        total_cost: 0.0,
-    }
-}
-
-/// `GET /api/logs`.
+/// `GET /api/logs`. Memory stays small whatever the store holds: time order keeps only the
+/// page's rows; the other orders keep one sort value and key per match, then read the page.
 pub fn search(store: &LogStore, filters: &Filters, page: &Page) -> Result<SearchResult, LogError> {
-    let mut found = hits(store, filters, page.desc)?;
-    let stats = stats_of(&found);
-    // The scan is already in time order; other fields sort stably, ties in time order.
-    match page.sort_by {
-        SortBy::Timestamp => {}
-        SortBy::Latency => found.sort_by(|a, b| {
-            let o = a.summary.latency.total_cmp(&b.summary.latency);
-            if page.desc { o.reverse() } else { o }
-        }),
-        SortBy::Tokens => found.sort_by(|a, b| {
-            let o = a.summary.tokens().cmp(&b.summary.tokens());
-            if page.desc { o.reverse() } else { o }
-        }),
-    }
     let rtxn = store.read()?;
-    let mut logs = Vec::new();
-    for h in found.iter().skip(page.offset).take(page.limit) {
-        let content = store.content(&rtxn, &h.key)?;
-        logs.push(row_json(&h.summary, Some(&content)));
+    let mut tally = Tally::default();
+    let mut rows: Vec<(Vec<u8>, LogSummary)> = Vec::new();
+    let window = page.offset..page.offset.saturating_add(page.limit);
+    if page.sort_by == SortBy::Timestamp {
+        each_match(store, &rtxn, filters, page.desc, |k, s| {
+            let i = usize::try_from(tally.total).unwrap_or(usize::MAX);
+            tally.add(&s);
+            if window.contains(&i) {
+                rows.push((k.to_vec(), s));
+            }
+        })?;
+    } else {
+        let mut order: Vec<(f64, Vec<u8>)> = Vec::new();
+        each_match(store, &rtxn, filters, page.desc, |k, s| {
+            let v = match page.sort_by {
+                SortBy::Latency => s.latency,
+                _ => s.tokens() as f64,
+            };
+            order.push((v, k.to_vec()));
+            tally.add(&s);
+        })?;
+        // Stable: ties stay in time order.
+        order.sort_by(|a, b| {
+            let o = a.0.total_cmp(&b.0);
+            if page.desc { o.reverse() } else { o }
+        });
+        for (_, k) in order.into_iter().skip(page.offset).take(page.limit) {
+            if let Some(s) = store.summary(&rtxn, &k)? {
+                rows.push((k, s));
+            }
+        }
+    }
+    let mut logs = Vec::with_capacity(rows.len());
+    for (k, s) in &rows {
+        let content = store.content(&rtxn, k)?;
+        logs.push(row_json(s, Some(&content)));
     }
     drop(rtxn);
     Ok(SearchResult {
@@ -358,16 +384,19 @@ pub fn search(store: &LogStore, filters: &Filters, page: &Page) -> Result<Search
             offset: page.offset,
             sort_by: page.sort_by.as_str(),
             order: if page.desc { "desc" } else { "asc" },
-            total_count: found.len() as u64,
+            total_count: tally.total,
         },
-        stats,
+        stats: tally.stats(),
         has_logs: store.has_logs()?,
     })
 }
 
 /// `GET /api/logs/stats`.
 pub fn stats(store: &LogStore, filters: &Filters) -> Result<Stats, LogError> {
-    Ok(stats_of(&hits(store, filters, true)?))
+    let rtxn = store.read()?;
+    let mut tally = Tally::default();
+    each_match(store, &rtxn, filters, true, |_, s| tally.add(&s))?;
+    Ok(tally.stats())
 }
 
 #[cfg(test)]

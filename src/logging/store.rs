@@ -298,6 +298,14 @@ impl LogStore {
         Ok(())
     }
 
+    /// The summary of the row at `key`.
+    pub fn summary(&self, rtxn: &RoTxn<'_>, key: &[u8]) -> Result<Option<LogSummary>, LogError> {
+        match self.summaries.get(rtxn, key).map_err(|e| self.lmdb(e))? {
+            Some(b) => decode_summary(b).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The content of the row at `key` (empty when it has none).
     pub fn content(&self, rtxn: &RoTxn<'_>, key: &[u8]) -> Result<LogContent, LogError> {
         match self.contents.get(rtxn, key).map_err(|e| self.lmdb(e))? {
