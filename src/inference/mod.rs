@@ -251,7 +251,8 @@ pub struct Call<'a> {
     /// The request decoded into the unified schema, for cross-format attempts (decoded at most
     /// once, and only when an attempt needs it).
     pub unified: OnceCell<Result<ChatRequest, String>>,
-    /// What the attempts did (key, retries, fallback), for the request log.
+    /// What the attempts did: provider wait time, and for the request log the key, retries and
+    /// fallback.
     pub trail: &'a Trail,
 }
 
@@ -272,7 +273,7 @@ pub async fn handle(
     mut hooks: Option<&mut ChainRun>,
 ) -> Reply {
     let started = Instant::now();
-    // Request logging off: this one branch is its whole cost.
+    // Request logging off: this branch (and a few plain cell writes in the trail) is its cost.
     let log = worker
         .logs
         .as_ref()

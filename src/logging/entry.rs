@@ -100,9 +100,6 @@ pub struct LogContent {
     /// Request headers named by `client.logging_headers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
-    /// Text of the messages, lower-cased, for `content_search` (never served).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub search_text: String,
 }
 
 impl LogContent {
@@ -237,7 +234,6 @@ impl LogEntry {
             content.input_history = input.history;
             content.responses_input_history = input.responses;
         }
-        content.search_text = extract::search_text(&content);
         if !self.metadata.is_empty() {
             content.metadata = Some(
                 self.metadata
@@ -331,8 +327,7 @@ mod tests {
         assert_eq!(row["input_history"][0]["content"], "Hello There");
         assert_eq!(row["output_message"]["content"], "hi");
         assert_eq!(row["metadata"]["x-user"], "u1");
-        assert!(row.get("search_text").is_none());
-        assert!(c.search_text.contains("hello there"));
+        assert!(extract::search_text(&c).contains("hello there"));
     }
 
     #[test]
@@ -343,7 +338,7 @@ mod tests {
         let (s, c) = e.into_row();
         assert_eq!(s.tokens(), 3);
         assert!(c.input_history.is_none() && c.output_message.is_none());
-        assert!(c.search_text.is_empty());
+        assert!(extract::search_text(&c).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::entry::{LogSummary, Status, row_json};
+use super::extract::search_text;
 use super::store::{LogError, LogStore};
 use super::time::parse_rfc3339;
 use heed::RoTxn;
@@ -321,7 +322,8 @@ fn each_match(
         }
         if let Some(needle) = &filters.content_search {
             match store.content(rtxn, k) {
-                Ok(c) if c.search_text.contains(needle.as_str()) => {}
+                // Lower-cased here rather than stored twice: searches are rare, rows are not.
+                Ok(c) if search_text(&c).contains(needle.as_str()) => {}
                 Ok(_) => return true,
                 Err(e) => {
                     failed = Some(e);
@@ -439,7 +441,9 @@ mod tests {
                 s.status = Status::Error;
             }
             let c = LogContent {
-                search_text: format!("message {i}"),
+                input_history: Some(
+                    serde_json::json!([{"role": "user", "content": format!("Message {i}")}]),
+                ),
                 ..LogContent::default()
             };
             rows.push((s, c));

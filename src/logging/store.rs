@@ -9,12 +9,18 @@
 //!
 //! Only the writer thread writes rows (one transaction per batch); the admin thread reads, and
 //! deletes by id; LMDB serialises the two writers and readers never block.
+//!
+//! The map grows: a batch that finds it full doubles it and is retried. LMDB allows resizing
+//! only while this process has no transaction open, so every transaction holds a shared lock
+//! that the resize takes exclusively (the admin and writer threads only; workers never come
+//! here).
 
-use std::ops::Bound;
+use std::ops::{Bound, Deref};
 use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use heed::types::{Bytes, Str};
-use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, WithTls};
+use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, MdbError, RoTxn, WithTls};
 
 use super::entry::{LogContent, LogSummary};
 use super::key;
@@ -22,9 +28,12 @@ use super::key;
 /// Directory of the environment inside the app dir.
 pub const LOGS_DIR: &str = "ringway-logs.lmdb";
 
-/// LMDB's map size: an upper bound of the file, reserved as address space only. Retention keeps
-/// the file below it; a full map drops batches (counted) instead of failing requests.
+/// LMDB's initial map size: an upper bound of the file, reserved as address space only; it
+/// doubles when full, up to [`MAX_MAP_SIZE`].
 const MAP_SIZE: usize = 1 << 30;
+
+/// The largest map: past it a full map drops batches (counted) instead of failing requests.
+const MAX_MAP_SIZE: usize = 1 << 40;
 
 /// Rows deleted per transaction by the retention sweep.
 const SWEEP_CHUNK: usize = 10_000;
@@ -60,6 +69,22 @@ pub struct LogStore {
     summaries: Database<'static, Bytes, Bytes>,
     contents: Database<'static, Bytes, Bytes>,
     ids: Database<'static, Str, Bytes>,
+    /// Shared by every transaction, exclusive for a resize.
+    resize: RwLock<()>,
+}
+
+/// A read transaction, holding off resizes while it lives.
+pub struct ReadView<'s> {
+    // Field order: the transaction ends before the lock is released.
+    txn: RoTxn<'s, WithTls>,
+    _guard: RwLockReadGuard<'s, ()>,
+}
+
+impl<'s> Deref for ReadView<'s> {
+    type Target = RoTxn<'s, WithTls>;
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
 }
 
 impl std::fmt::Debug for LogStore {
@@ -74,6 +99,11 @@ impl LogStore {
     /// Opens (creating it if needed) the store in `app_dir`. Once per process: LMDB refuses a
     /// second open of the same environment.
     pub fn open(app_dir: &Path) -> Result<Self, LogError> {
+        Self::open_sized(app_dir, MAP_SIZE)
+    }
+
+    /// [`LogStore::open`] with an initial map of `map_size` bytes (a multiple of the page size).
+    pub fn open_sized(app_dir: &Path, map_size: usize) -> Result<Self, LogError> {
         let path = app_dir.join(LOGS_DIR);
         std::fs::create_dir_all(&path).map_err(|source| LogError::Dir {
             path: path.clone(),
@@ -88,7 +118,7 @@ impl LogStore {
         // start-up, and LMDB's own lock file serialises other processes.
         let env = unsafe {
             EnvOpenOptions::new()
-                .map_size(MAP_SIZE)
+                .map_size(map_size)
                 .max_dbs(3)
                 .open(&path)
         }
@@ -110,7 +140,27 @@ impl LogStore {
             summaries,
             contents,
             ids,
+            resize: RwLock::new(()),
         })
+    }
+
+    fn shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.resize.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Doubles the map (no transaction can be open meanwhile); false at [`MAX_MAP_SIZE`].
+    fn grow(&self) -> Result<bool, LogError> {
+        let _exclusive = self.resize.write().unwrap_or_else(PoisonError::into_inner);
+        let size = self.env.info().map_size;
+        if size >= MAX_MAP_SIZE {
+            return Ok(false);
+        }
+        let next = size.saturating_mul(2).min(MAX_MAP_SIZE);
+        // SAFETY: the exclusive lock guarantees no transaction of this process is open, which
+        // is what mdb_env_set_mapsize requires; both sizes are multiples of the page size.
+        unsafe { self.env.resize(next) }.map_err(|e| self.lmdb(e))?;
+        tracing::info!(map_size = next, "request log store grown");
+        Ok(true)
     }
 
     /// The environment directory.
@@ -125,11 +175,23 @@ impl LogStore {
         }
     }
 
-    /// Stores `rows` in one transaction: all of them, or (on error) none.
+    /// Stores `rows` in one transaction: all of them, or (on error) none. A full map is grown
+    /// and the batch retried.
     pub fn put_batch(&self, rows: &[(LogSummary, LogContent)]) -> Result<(), LogError> {
         if rows.is_empty() {
             return Ok(());
         }
+        match self.try_put_batch(rows) {
+            Err(LogError::Lmdb {
+                source: heed::Error::Mdb(MdbError::MapFull),
+                ..
+            }) if self.grow()? => self.try_put_batch(rows),
+            other => other,
+        }
+    }
+
+    fn try_put_batch(&self, rows: &[(LogSummary, LogContent)]) -> Result<(), LogError> {
+        let _shared = self.shared();
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         for (summary, content) in rows {
             let k = key::encode(summary.ts_ns, &summary.id);
@@ -177,6 +239,7 @@ impl LogStore {
 
     /// Deletes the rows of `ids` in one transaction; returns how many existed.
     pub fn delete(&self, ids: &[String]) -> Result<usize, LogError> {
+        let _shared = self.shared();
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let mut n = 0;
         for id in ids {
@@ -202,6 +265,7 @@ impl LogStore {
         let hi = key::lower_bound(cutoff_ns);
         let mut total = 0;
         loop {
+            let _shared = self.shared();
             let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
             // Collected first: the cursor cannot stay open while rows are deleted.
             let mut old: Vec<(Vec<u8>, String)> = Vec::new();
@@ -245,8 +309,10 @@ impl LogStore {
     }
 
     /// A read transaction (a snapshot: writes committed later are not seen).
-    pub fn read(&self) -> Result<RoTxn<'_, WithTls>, LogError> {
-        self.env.read_txn().map_err(|e| self.lmdb(e))
+    pub fn read(&self) -> Result<ReadView<'_>, LogError> {
+        let guard = self.shared();
+        let txn = self.env.read_txn().map_err(|e| self.lmdb(e))?;
+        Ok(ReadView { txn, _guard: guard })
     }
 
     /// Calls `f` with every summary started in `[start_ns, end_ns]`, newest first when `desc`,
@@ -402,6 +468,40 @@ pub(crate) mod tests {
             reopened.get("c").unwrap().is_some(),
             "rows survive reopening"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_map_grows_and_keeps_every_row() {
+        let dir = temp_dir("grow");
+        let store = LogStore::open_sized(&dir, 1 << 20).unwrap();
+        let big = LogContent {
+            output_message: Some(serde_json::json!({"content": "x".repeat(8 * 1024)})),
+            ..LogContent::default()
+        };
+        // 64 batches of 8 rows of ~8 KiB: about 4 MiB, four times the first map.
+        for b in 0..64u64 {
+            let rows: Vec<_> = (0..8)
+                .map(|i| {
+                    (
+                        summary(&format!("r{b}-{i}"), b * 8 + i, "openai"),
+                        big.clone(),
+                    )
+                })
+                .collect();
+            store.put_batch(&rows).unwrap();
+        }
+        assert!(store.env.info().map_size >= 4 << 20);
+        let rtxn = store.read().unwrap();
+        let mut n = 0;
+        store
+            .scan(&rtxn, None, None, false, |_, _| {
+                n += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(n, 512);
+        drop(rtxn);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
