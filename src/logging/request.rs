@@ -50,10 +50,11 @@ impl RequestLog {
             .iter()
             .filter_map(|h| head.header(h).map(|v| (h.clone(), v.to_string())))
             .collect();
+        let ts_ns = now_ns();
         Self {
             logger: logger.clone(),
-            id: new_id(),
-            ts_ns: now_ns(),
+            id: new_id(ts_ns),
+            ts_ns,
             started: Instant::now(),
             // Bodies too large to be parsed are not kept alive for nothing.
             request: (settings.content && body.len() <= MAX_PARSED_BODY).then(|| body.clone()),

@@ -257,7 +257,7 @@ mod tests {
 
     fn entry(ts_ns: u64) -> LogEntry {
         LogEntry {
-            id: new_id(),
+            id: new_id(ts_ns),
             ts_ns,
             object: "chat_completion",
             provider: "openai".into(),
