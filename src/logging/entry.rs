@@ -207,40 +207,71 @@ impl LogEntry {
     }
 
     /// The row the writer stores: usage, messages and error are read out of the bodies here.
-    pub fn into_row(self) -> (LogSummary, LogContent) {
+    pub fn into_row(self) -> (LogSummary, StoredContent) {
         let failed = self.status >= 400 || self.stream_error.is_some();
-        let response = self.response.as_deref().and_then(extract::parse_json);
-        let mut usage = response.as_ref().and_then(extract::usage);
-        let mut content = LogContent::default();
+        let response = self.response.as_deref();
+        // Non-streamed usage sits at the top of every format: read without building the body.
+        let mut usage = response.and_then(extract::raw_usage);
+        let mut content = ContentWriter::default();
         if self.stream {
             let streamed = extract::from_events(&self.events);
             usage = usage.or(streamed.usage);
             if self.content && !streamed.text.is_empty() {
-                content.output_message = Some(extract::assistant_message(&streamed.text));
+                content.value(
+                    "output_message",
+                    &extract::assistant_message(&streamed.text),
+                );
             }
         }
         if failed {
-            content.error_details = self.stream_error.clone().or(response.clone());
+            let error = self
+                .stream_error
+                .clone()
+                .or_else(|| response.and_then(extract::parse_json));
+            if let Some(e) = &error {
+                content.value("error_details", e);
+            }
         } else if self.content
             && !self.stream
-            && let Some(r) = &response
+            && let Some(body) = response
         {
-            content.output_message = extract::output_message(r);
+            // OpenAI-shaped answers: the message is copied as it is, not parsed and re-encoded.
+            let spliced = content.raw(
+                "output_message",
+                body,
+                &sonic_rs::pointer!["choices", 0, "message"],
+            );
+            if !spliced
+                && let Some(m) = extract::parse_json(body).and_then(|r| extract::output_message(&r))
+            {
+                content.value("output_message", &m);
+            }
         }
         if self.content
-            && let Some(req) = self.request.as_deref().and_then(extract::parse_json)
+            && let Some(req) = self.request.as_deref()
         {
-            let input = extract::input(&req, self.object);
-            content.input_history = input.history;
-            content.responses_input_history = input.responses;
+            // Chat messages are copied as they are unless a top-level `system` (Anthropic) has to
+            // join them.
+            let chat = self.object.starts_with("chat") && !extract::has_field(req, "system");
+            let spliced =
+                chat && content.raw("input_history", req, &sonic_rs::pointer!["messages"]);
+            if !spliced && let Some(r) = extract::parse_json(req) {
+                let input = extract::input(&r, self.object);
+                if let Some(h) = &input.history {
+                    content.value("input_history", h);
+                }
+                if let Some(h) = &input.responses {
+                    content.value("responses_input_history", h);
+                }
+            }
         }
         if !self.metadata.is_empty() {
-            content.metadata = Some(
-                self.metadata
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            );
+            let meta: Map<String, Value> = self
+                .metadata
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+            content.value("metadata", &Value::Object(meta));
         }
         let summary = LogSummary {
             id: self.id,
@@ -261,7 +292,78 @@ impl LogEntry {
             },
             stream: self.stream,
         };
-        (summary, content)
+        (summary, content.finish())
+    }
+}
+
+/// A row's content as stored: the JSON object of a [`LogContent`] (empty when it has nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredContent(pub Vec<u8>);
+
+impl StoredContent {
+    /// Whether there is nothing to store.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The content, decoded.
+    pub fn decode(&self) -> Result<LogContent, serde_json::Error> {
+        if self.0.is_empty() {
+            return Ok(LogContent::default());
+        }
+        serde_json::from_slice(&self.0)
+    }
+}
+
+impl LogContent {
+    /// The stored form of this content.
+    pub fn encode(&self) -> StoredContent {
+        if self.is_empty() {
+            return StoredContent::default();
+        }
+        // Serialising plain values cannot fail.
+        StoredContent(serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+/// Builds a content object from encoded values and raw JSON copied out of bodies.
+#[derive(Default)]
+struct ContentWriter {
+    out: Vec<u8>,
+}
+
+impl ContentWriter {
+    fn key(&mut self, name: &str) {
+        self.out.push(if self.out.is_empty() { b'{' } else { b',' });
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// Adds `name: v`.
+    fn value(&mut self, name: &str, v: &Value) {
+        self.key(name);
+        // Writing a `Value` into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, v);
+    }
+
+    /// Adds `name:` the JSON at `path` in `body` when it is there, small and valid; false
+    /// otherwise (nothing is added).
+    fn raw(&mut self, name: &str, body: &[u8], path: &[sonic_rs::PointerNode]) -> bool {
+        let mark = self.out.len();
+        self.key(name);
+        if extract::copy_raw(body, path, &mut self.out) {
+            return true;
+        }
+        self.out.truncate(mark);
+        false
+    }
+
+    fn finish(mut self) -> StoredContent {
+        if !self.out.is_empty() {
+            self.out.push(b'}');
+        }
+        StoredContent(self.out)
     }
 }
 
@@ -289,6 +391,7 @@ pub fn new_id(ts_ns: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -323,6 +426,7 @@ mod tests {
     #[test]
     fn success_row_has_usage_messages_and_bifrost_fields() {
         let (s, c) = entry().into_row();
+        let c = c.decode().unwrap();
         assert_eq!(s.status, Status::Success);
         assert_eq!(s.tokens(), 3);
         let row = row_json(&s, Some(&c));
@@ -335,11 +439,32 @@ mod tests {
     }
 
     #[test]
+    fn other_shapes_take_the_parsing_path() {
+        let mut e = entry();
+        e.request = Some(Bytes::from_static(
+            br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"q"}]}"#,
+        ));
+        e.response = Some(Bytes::from_static(
+            br#"{"type":"message","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":1,"output_tokens":2}}"#,
+        ));
+        let (s, c) = e.into_row();
+        let c = c.decode().unwrap();
+        assert_eq!(s.tokens(), 3);
+        let h = c.input_history.unwrap();
+        assert_eq!(
+            (h[0]["role"].as_str(), h[1]["content"].as_str()),
+            (Some("system"), Some("q"))
+        );
+        assert_eq!(c.output_message.unwrap()["content"], "x");
+    }
+
+    #[test]
     fn content_off_keeps_usage_only() {
         let mut e = entry();
         e.content = false;
         e.request = None;
         let (s, c) = e.into_row();
+        let c = c.decode().unwrap();
         assert_eq!(s.tokens(), 3);
         assert!(c.input_history.is_none() && c.output_message.is_none());
         assert!(extract::search_text(&c).is_empty());
@@ -353,6 +478,7 @@ mod tests {
             br#"{"is_bifrost_error":false,"status_code":503,"error":{"message":"down"}}"#,
         ));
         let (s, c) = e.into_row();
+        let c = c.decode().unwrap();
         assert_eq!(s.status, Status::Error);
         assert_eq!(
             c.error_details,

@@ -27,6 +27,46 @@ pub fn parse_json(body: &[u8]) -> Option<Value> {
     serde_json::from_slice(body).ok()
 }
 
+/// Longest JSON piece copied out of a body as it is; longer ones are parsed and capped.
+const MAX_RAW_PIECE: usize = 64 * 1024;
+
+/// Whether `body` is safe to hand to sonic-rs's lazy reader (sane size, sane nesting).
+fn lazily_readable(body: &[u8]) -> bool {
+    body.len() <= MAX_PARSED_BODY && crate::json::check_depth(body, crate::json::MAX_DEPTH).is_ok()
+}
+
+/// Appends the JSON value at `path` in `body` to `out` when it is there, small, and valid (checked
+/// without building it); false (and `out` untouched) otherwise.
+pub fn copy_raw(body: &[u8], path: &[sonic_rs::PointerNode], out: &mut Vec<u8>) -> bool {
+    if !lazily_readable(body) {
+        return false;
+    }
+    let Ok(v) = sonic_rs::get(body, path) else {
+        return false;
+    };
+    let raw = v.as_raw_str();
+    if raw.len() > MAX_RAW_PIECE || serde_json::from_str::<serde::de::IgnoredAny>(raw).is_err() {
+        return false;
+    }
+    out.extend_from_slice(raw.as_bytes());
+    true
+}
+
+/// Whether `body` is a JSON object with a top-level `name`.
+pub fn has_field(body: &[u8], name: &str) -> bool {
+    lazily_readable(body) && sonic_rs::get(body, [name]).is_ok()
+}
+
+/// Top-level `usage` of a complete answer, read without building the body.
+pub fn raw_usage(body: &[u8]) -> Option<TokenUsage> {
+    if !lazily_readable(body) {
+        return None;
+    }
+    let u = sonic_rs::get(body, ["usage"]).ok()?;
+    let u: Value = serde_json::from_str(u.as_raw_str()).ok()?;
+    usage(&json!({ "usage": u }))
+}
+
 /// Token usage in any of the shapes providers and Bifrost use.
 pub fn usage(body: &Value) -> Option<TokenUsage> {
     let u = body

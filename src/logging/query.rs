@@ -446,7 +446,7 @@ mod tests {
                 ),
                 ..LogContent::default()
             };
-            rows.push((s, c));
+            rows.push((s, c.encode()));
         }
         store.put_batch(&rows).unwrap();
         let ids = |r: &SearchResult| -> Vec<String> {

@@ -22,7 +22,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, MdbError, RoTxn, WithTls};
 
-use super::entry::{LogContent, LogSummary};
+use super::entry::{LogContent, LogSummary, StoredContent};
 use super::key;
 
 /// Directory of the environment inside the app dir.
@@ -177,7 +177,7 @@ impl LogStore {
 
     /// Stores `rows` in one transaction: all of them, or (on error) none. A full map is grown
     /// and the batch retried.
-    pub fn put_batch(&self, rows: &[(LogSummary, LogContent)]) -> Result<(), LogError> {
+    pub fn put_batch(&self, rows: &[(LogSummary, StoredContent)]) -> Result<(), LogError> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -190,7 +190,7 @@ impl LogStore {
         }
     }
 
-    fn try_put_batch(&self, rows: &[(LogSummary, LogContent)]) -> Result<(), LogError> {
+    fn try_put_batch(&self, rows: &[(LogSummary, StoredContent)]) -> Result<(), LogError> {
         let _shared = self.shared();
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         for (summary, content) in rows {
@@ -211,9 +211,8 @@ impl LogStore {
                 .put(&mut wtxn, &k, &s)
                 .map_err(|e| self.lmdb(e))?;
             if !content.is_empty() {
-                let c = serde_json::to_vec(content).unwrap_or_default();
                 self.contents
-                    .put(&mut wtxn, &k, &c)
+                    .put(&mut wtxn, &k, &content.0)
                     .map_err(|e| self.lmdb(e))?;
             }
             self.ids
@@ -435,7 +434,7 @@ pub(crate) mod tests {
         assert!(!store.has_logs().unwrap());
         let rows: Vec<_> = [("c", 30), ("a", 10), ("b", 20)]
             .iter()
-            .map(|(id, ts)| (summary(id, *ts, "openai"), LogContent::default()))
+            .map(|(id, ts)| (summary(id, *ts, "openai"), StoredContent::default()))
             .collect();
         store.put_batch(&rows).unwrap();
         let rtxn = store.read().unwrap();
@@ -485,7 +484,7 @@ pub(crate) mod tests {
                 .map(|i| {
                     (
                         summary(&format!("r{b}-{i}"), b * 8 + i, "openai"),
-                        big.clone(),
+                        big.encode(),
                     )
                 })
                 .collect();
