@@ -390,3 +390,51 @@ fn log_routes_need_the_admin_credentials() {
     assert_eq!(ok.json()["has_logs"], false);
     assert_eq!(ok.json()["logs"], json!([]));
 }
+
+#[test]
+fn anthropic_clients_are_logged_with_their_usage() {
+    let mock = Mock::start(&["--chunks", "4"]);
+    let gw = Gateway::start(&json!({ "providers": {
+        "anthropic": { "keys": one_key("sk-ant-logs-secret-1"), "network_config": { "base_url": mock.url() } }
+    }}));
+    let body = |stream: bool| {
+        json!({"model": "claude-3-5-haiku", "max_tokens": 64, "system": "be brief", "stream": stream,
+               "messages": [{"role": "user", "content": "hi from claude code"}]})
+    };
+    let headers = [("anthropic-version", "2023-06-01")];
+    let r = gw.post_with("/anthropic/v1/messages", &body(false), &headers);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = gw.post_with("/anthropic/v1/messages", &body(true), &headers);
+    assert_eq!(s.status, 200, "{}", s.text());
+    let all = wait_rows(&gw, 2);
+    assert!(!all.to_string().contains("sk-ant-logs-secret-1"));
+    let (streamed, plain) = (&all["logs"][0], &all["logs"][1]);
+    for row in [streamed, plain] {
+        assert_eq!(row["provider"], "anthropic");
+        assert_eq!(row["model"], "claude-3-5-haiku");
+        assert_eq!(row["status"], "success");
+        assert_eq!(row["input_history"][0]["role"], "system", "{row}");
+        assert_eq!(row["input_history"][1]["content"], "hi from claude code");
+        assert!(
+            row["token_usage"]["prompt_tokens"].as_u64().unwrap() > 0,
+            "{row}"
+        );
+        assert!(
+            row["token_usage"]["completion_tokens"].as_u64().unwrap() > 0,
+            "{row}"
+        );
+    }
+    assert_eq!(plain["stream"], false);
+    assert_eq!(
+        plain["output_message"]["content"],
+        "echo: hi from claude code"
+    );
+    assert_eq!(streamed["stream"], true);
+    assert!(
+        streamed["output_message"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("echo:"),
+        "{streamed}"
+    );
+}
