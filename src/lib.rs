@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod inference;
 pub mod json;
+pub mod logging;
 pub mod plugins;
 pub mod providers;
 pub mod routing;

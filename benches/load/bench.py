@@ -204,7 +204,8 @@ def main():
     ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream,plugin",
                     help="passthrough and stream run on every target; translate(-stream) (OpenAI client, "
                          "Anthropic provider) only through ringway, compared with its passthrough; plugin "
-                         "compares passthrough through ringway with and without one no-op dylib plugin")
+                         "compares passthrough through ringway with and without one no-op dylib plugin; "
+                         "logging (not run by default) compares it with request logging off and on")
     ap.add_argument("--idle", type=int, default=1000, help="idle keep-alive connections held per proxy")
     ap.add_argument("--timing-requests", type=int, default=20, help="streams for the timing check (0 = skip)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))
@@ -217,7 +218,9 @@ def main():
             [os.path.join(REL, "ringway-mock"), "--port", "0", "--workers", str(args.workers),
              "--no-record", "--chunks", "20"], "ringway-mock listening on ")
         procs.append(mock)
-        cfg = {"providers": {"openai": {
+        # Request logging is on by default (as in Bifrost): off here, so every scenario measures the
+        # gateway alone; the logging scenario turns it on.
+        cfg = {"client": {"enable_logging": False}, "providers": {"openai": {
             "keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
             "network_config": {"base_url": f"http://127.0.0.1:{mock_port}"},
             "concurrency_and_buffer_size": {"concurrency": 10000, "buffer_size": 20000}}}}
@@ -248,6 +251,16 @@ def main():
                  "--workers", str(args.workers), "--log-level", "warn"], "ringway listening on ")
             procs.append(gwp)
             targets["ringway+noop"] = (gwp_port, [gwp.pid])
+        if "logging" in args.scenarios.split(","):
+            # The same gateway with request logging on (content included, Bifrost's default).
+            ldir = tempfile.mkdtemp(prefix="ringway-bench-l-", dir=tmp)
+            with open(os.path.join(ldir, "config.json"), "w") as f:
+                json.dump(dict(cfg, client={"enable_logging": True}), f)
+            gwl, gwl_port = spawn_listening(
+                [os.path.join(REL, "ringway"), "--app-dir", ldir, "--host", "127.0.0.1", "--port", "0",
+                 "--workers", str(args.workers), "--log-level", "warn"], "ringway listening on ")
+            procs.append(gwl)
+            targets["ringway+logs"] = (gwl_port, [gwl.pid])
         results = {}
         paced_offered = None
         idle = []
@@ -263,6 +276,8 @@ def main():
                 scen_targets = {"ringway": targets["ringway"]}
             elif scen == "plugin":
                 scen_targets = {k: targets[k] for k in ("ringway", "ringway+noop")}
+            elif scen == "logging":
+                scen_targets = {k: targets[k] for k in ("ringway", "ringway+logs")}
             else:
                 scen_targets = {k: targets[k] for k in PROXY_TARGETS}
             for name, (port, _) in scen_targets.items():  # warm-up
@@ -335,19 +350,21 @@ def main():
     med = lambda xs: statistics.median(xs)
     lines = []
     for scen in args.scenarios.split(","):
-        if scen == "plugin":
-            lines.append("### plugin (passthrough through ringway, without and with one no-op dylib plugin)\n")
+        if scen in ("plugin", "logging"):
+            other, what = {"plugin": ("ringway+noop", "one no-op dylib plugin"),
+                           "logging": ("ringway+logs", "request logging")}[scen]
+            lines.append(f"### {scen} (passthrough through ringway, without and with {what})\n")
             lines.append("| target | req/s | p50 ms | p99 ms | CPU s / 10k req | non-2xx |")
             lines.append("|---|---|---|---|---|---|")
             row = {}
-            for name in ("ringway", "ringway+noop"):
+            for name in ("ringway", other):
                 rs = results[(scen, name)]
                 row[name] = {k: med([r[k] for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "cpu_per_10k")}
                 x = row[name]
                 lines.append(f"| {name} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
                              f"{x['cpu_per_10k']:.3f} | {sum(r['errors'] for r in rs)} |")
-            lines.append(f"\nwith/without the plugin req/s **{row['ringway+noop']['rps'] / row['ringway']['rps']:.3f}x**; "
-                         f"CPU per request {row['ringway+noop']['cpu_per_10k'] / row['ringway']['cpu_per_10k']:.3f}x\n")
+            lines.append(f"\nwith/without {what} req/s **{row[other]['rps'] / row['ringway']['rps']:.3f}x**; "
+                         f"CPU per request {row[other]['cpu_per_10k'] / row['ringway']['cpu_per_10k']:.3f}x\n")
             continue
         if scen.startswith("translate"):
             base = "stream" if scen.endswith("stream") else "passthrough"

@@ -4,6 +4,10 @@
 //! `config_store` decides the mode, as in Bifrost: absent or `enabled: true` is the DB-backed
 //! mode (our LMDB store in `<app-dir>`; a `type` of `sqlite` or `postgres` is mapped onto it),
 //! `enabled: false` keeps admin writes in memory only.
+//!
+//! `logs_store` and `client.enable_logging` decide request logging the same way: on when logging
+//! is enabled and `logs_store` is absent or enabled; the rows go to ringway's own LMDB
+//! environment in `<app-dir>` whatever `type` names.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +70,9 @@ pub enum BootError {
     /// The admin thread could not start.
     #[error("cannot start the admin thread: {0}")]
     Thread(String),
+    /// The request log could not be opened.
+    #[error("{0}")]
+    Logs(#[from] crate::logging::store::LogError),
 }
 
 /// Does everything before the server starts.
@@ -194,8 +201,16 @@ pub fn boot(opts: &BootOptions) -> Result<Booted, BootError> {
     let (runtime, plugin_warnings) = plugins::PluginRuntime::boot(&rows, hasher);
     warnings.extend(plugin_warnings);
     let plugin_publisher = Arc::clone(runtime.publisher());
+    let logs = start_logging(
+        opts,
+        doc.as_ref(),
+        &contents,
+        &table,
+        &mut notes,
+        &mut warnings,
+    )?;
     let publisher = Arc::new(Publisher::new(Arc::new(table)));
-    let core = AdminCore::new(
+    let mut core = AdminCore::new(
         store,
         contents,
         Arc::clone(&publisher),
@@ -203,6 +218,9 @@ pub fn boot(opts: &BootOptions) -> Result<Booted, BootError> {
         AuthState::new(auth).map_err(auth_err)?,
         runtime,
     );
+    if let Some(logs) = logs {
+        core.set_logs(logs);
+    }
     let admin = AdminHandle::spawn(core, publisher, plugin_publisher)
         .map_err(|e| BootError::Thread(e.to_string()))?;
     Ok(Booted {
@@ -210,6 +228,56 @@ pub fn boot(opts: &BootOptions) -> Result<Booted, BootError> {
         warnings,
         notes,
     })
+}
+
+/// Starts request logging when `client.enable_logging` is on and `logs_store` (from the file,
+/// else as the store kept it) is absent or enabled.
+fn start_logging(
+    opts: &BootOptions,
+    doc: Option<&Map<String, Value>>,
+    contents: &StoreContents,
+    table: &crate::routing::table::RouteTable,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Arc<crate::logging::Logging>>, BootError> {
+    let client = &table.config.client;
+    let block = doc
+        .and_then(|d| d.get("logs_store"))
+        .or_else(|| contents.sections.get("top/logs_store"));
+    let enabled = block
+        .and_then(|b| b.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if !client.enable_logging || !enabled {
+        notes.push(
+            "request logging is off (client.enable_logging or logs_store.enabled is false)".into(),
+        );
+        return Ok(None);
+    }
+    let settings = crate::logging::LogSettings {
+        content: !client.disable_content_logging,
+        headers: client
+            .logging_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        retention_days: client.log_retention_days,
+    };
+    let logs = crate::logging::Logging::start(&opts.app_dir, settings)?;
+    if let Some(kind) = block.and_then(|b| b.get("type")).and_then(Value::as_str) {
+        warnings.push(format!(
+            "logs_store.type {kind:?}: ringway keeps request logs in its embedded LMDB store at \
+             {} instead{}",
+            logs.store().path().display(),
+            if kind == "sqlite" {
+                ""
+            } else {
+                " (the connection settings are ignored)"
+            }
+        ));
+    }
+    notes.push(format!("request logs: {}", logs.store().path().display()));
+    Ok(Some(logs))
 }
 
 fn auth_err(e: AdminError) -> BootError {

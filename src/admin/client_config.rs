@@ -35,7 +35,7 @@ pub fn get(core: &AdminCore) -> Result<AdminReply, AdminError> {
         "auth_config": core.auth().config().to_response(),
         "is_db_connected": core.persistent(),
         "is_cache_connected": false,
-        "is_logs_connected": false,
+        "is_logs_connected": core.logs().is_some(),
         "proxy_config": core.proxy().redacted(),
         "restart_required": restart,
         "config_store": {

@@ -16,6 +16,7 @@ pub mod boot;
 pub mod channel;
 pub mod client_config;
 pub mod keys;
+pub mod logs;
 pub mod openapi;
 pub mod plugins;
 pub mod providers;
@@ -34,6 +35,7 @@ use bytes::Bytes;
 use crate::config::snapshot::Publisher;
 use crate::error::{ErrorContext, GatewayError};
 use crate::http::head::RequestHead;
+use crate::logging::Logging;
 use crate::plugins::PluginSet;
 use crate::routing::table::RouteTable;
 use crate::server::reply::Reply;
@@ -51,6 +53,7 @@ pub struct AdminHandle {
     plugins: Arc<Publisher<PluginSet>>,
     gate: InferenceGate,
     jobs: mpsc::Sender<(Job, ReplySender<AdminReply>)>,
+    logs: Option<Arc<Logging>>,
 }
 
 impl std::fmt::Debug for AdminHandle {
@@ -69,6 +72,7 @@ impl AdminHandle {
     ) -> std::io::Result<Arc<Self>> {
         let (tx, rx) = mpsc::channel::<(Job, ReplySender<AdminReply>)>();
         let gate = core.auth().gate();
+        let logs = core.logs().cloned();
         std::thread::Builder::new()
             .name("ringway-admin".into())
             .spawn(move || {
@@ -86,6 +90,7 @@ impl AdminHandle {
             plugins,
             gate,
             jobs: tx,
+            logs,
         }))
     }
 
@@ -122,6 +127,11 @@ impl AdminHandle {
     /// The plugin-set publisher the workers read.
     pub fn plugins(&self) -> &Arc<Publisher<PluginSet>> {
         &self.plugins
+    }
+
+    /// The request log, when logging is on (each worker takes its own queue to it).
+    pub fn logs(&self) -> Option<&Arc<Logging>> {
+        self.logs.as_ref()
     }
 
     /// 0 when inference routes are open; otherwise the epoch of the admin credentials.
@@ -165,12 +175,7 @@ impl AdminHandle {
 pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
     let (r, params) = match routes::find(head.method, &head.path) {
         Ok(found) => found,
-        Err(Miss::NotFound) => {
-            return Reply::error(
-                &GatewayError::RouteNotFound(head.path.clone()),
-                &ErrorContext::default(),
-            );
-        }
+        Err(Miss::NotFound) => return route_not_found(head),
         Err(Miss::MethodNotAllowed) => {
             return AdminReply {
                 status: 405,
@@ -180,6 +185,11 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
             .into_reply();
         }
     };
+    // Bifrost registers the log routes only when its logging plugin is loaded: otherwise they
+    // are unknown routes.
+    if logs::is_log_route(r.id) && worker.shared.admin.logs().is_none() {
+        return route_not_found(head);
+    }
     let job = Job {
         route: r.id,
         public: r.public,
@@ -192,6 +202,14 @@ pub async fn route(worker: &Worker, head: &RequestHead, body: Bytes) -> Reply {
             .is_some_and(|p| p.eq_ignore_ascii_case("https")),
     };
     worker.shared.admin.call(job).await.into_reply()
+}
+
+/// The answer to a path no route serves.
+fn route_not_found(head: &RequestHead) -> Reply {
+    Reply::error(
+        &GatewayError::RouteNotFound(head.path.clone()),
+        &ErrorContext::default(),
+    )
 }
 
 /// The admin credentials a request carries (`Authorization`, the `token` cookie).

@@ -54,6 +54,16 @@ pub enum RouteId {
     UpdatePlugin,
     /// `DELETE /api/plugins/{name}`
     DeletePlugin,
+    /// `GET /api/logs`
+    ListLogs,
+    /// `GET /api/logs/stats`
+    LogStats,
+    /// `GET /api/logs/dropped`
+    DroppedLogs,
+    /// `GET /api/logs/{id}`
+    GetLog,
+    /// `DELETE /api/logs`
+    DeleteLogs,
     /// Not a route: a worker asking whether an inference request's credentials are valid.
     InferenceAuth,
 }
@@ -151,6 +161,12 @@ pub const ROUTES: &[Route] = &[
     route(Method::Get, "/api/plugins/{name}", RouteId::GetPlugin),
     route(Method::Put, "/api/plugins/{name}", RouteId::UpdatePlugin),
     route(Method::Delete, "/api/plugins/{name}", RouteId::DeletePlugin),
+    route(Method::Get, "/api/logs", RouteId::ListLogs),
+    route(Method::Delete, "/api/logs", RouteId::DeleteLogs),
+    // Before `{id}`: the first matching pattern wins.
+    route(Method::Get, "/api/logs/stats", RouteId::LogStats),
+    route(Method::Get, "/api/logs/dropped", RouteId::DroppedLogs),
+    route(Method::Get, "/api/logs/{id}", RouteId::GetLog),
 ];
 
 /// Why no route matched.

@@ -19,9 +19,10 @@ use serde_json::{Map, Value};
 use super::auth::{AuthConfig, AuthState, Credentials};
 use super::response::{AdminError, AdminReply};
 use super::routes::RouteId;
-use super::{client_config, keys, openapi, plugins, providers, proxy_config, session};
+use super::{client_config, keys, logs, openapi, plugins, providers, proxy_config, session};
 use crate::config::snapshot::Publisher;
 use crate::config::{self, GlobalProxyConfig, JsonPath, ProviderConfig, Section};
+use crate::logging::Logging;
 use crate::routing::table::RouteTable;
 use crate::store::sections::{self, PROXY, provider_of, provider_section};
 use crate::store::{SectionWrite, Store, StoreContents};
@@ -54,6 +55,7 @@ pub struct AdminCore {
     auth: AuthState,
     restart_reasons: Vec<String>,
     plugins: plugins::PluginRuntime,
+    logs: Option<Arc<Logging>>,
 }
 
 impl AdminCore {
@@ -74,7 +76,18 @@ impl AdminCore {
             auth,
             restart_reasons: Vec::new(),
             plugins,
+            logs: None,
         }
+    }
+
+    /// Serves the request log (`/api/logs`) from `logs`.
+    pub fn set_logs(&mut self, logs: Arc<Logging>) {
+        self.logs = Some(logs);
+    }
+
+    /// The request log, when logging is on.
+    pub fn logs(&self) -> Option<&Arc<Logging>> {
+        self.logs.as_ref()
     }
 
     /// Answers one request.
@@ -109,6 +122,11 @@ impl AdminCore {
             RouteId::GetPlugin => plugins::get(self, job),
             RouteId::UpdatePlugin => plugins::update(self, job),
             RouteId::DeletePlugin => plugins::delete(self, job),
+            RouteId::ListLogs => logs::list(self, job),
+            RouteId::LogStats => logs::stats(self, job),
+            RouteId::DroppedLogs => logs::dropped(self),
+            RouteId::GetLog => logs::get(self, job),
+            RouteId::DeleteLogs => logs::delete(self, job),
             // The credentials were checked above.
             RouteId::InferenceAuth => Ok(AdminReply::ok(&serde_json::json!({"authorized": true}))),
         };

@@ -18,7 +18,6 @@ pub const TOP_LEVEL_SECTIONS: &[&str] = &[
     "guardrails_config",
     "large_payload_optimization",
     "load_balancer_config",
-    "logs_store",
     "mcp",
     "plugins",
     "scim_config",
@@ -29,6 +28,9 @@ pub const TOP_LEVEL_SECTIONS: &[&str] = &[
     "webhooks",
     "websocket",
 ];
+
+/// Top-level sections read at start-up outside the config model (`admin::boot`).
+pub const TOP_LEVEL_AT_BOOT: &[&str] = &["logs_store"];
 
 /// Top-level members that carry no behaviour and never warrant a warning.
 pub const TOP_LEVEL_SILENT: &[&str] = &["$schema"];

@@ -23,7 +23,9 @@ const MIN_DOCUMENTED_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) fn validate(config: &Config, w: &mut Warnings) -> Result<(), ConfigError> {
     let root = JsonPath::root();
     for key in config.other.keys() {
-        if known::TOP_LEVEL_SILENT.contains(&key.as_str()) {
+        if known::TOP_LEVEL_SILENT.contains(&key.as_str())
+            || known::TOP_LEVEL_AT_BOOT.contains(&key.as_str())
+        {
             continue;
         }
         if key == "plugins" {
@@ -610,19 +612,9 @@ fn unapplied_client(c: &super::ClientConfig, path: &JsonPath, w: &mut Warnings) 
             "requests without them pass",
         ),
         (
-            "logging_headers",
-            !c.logging_headers.is_empty(),
-            "there is no request log yet",
-        ),
-        (
             "prometheus_labels",
             !c.prometheus_labels.is_empty(),
             "metrics keep their labels",
-        ),
-        (
-            "disable_content_logging",
-            c.disable_content_logging,
-            "there is no request log yet",
         ),
     ];
     for (field, set, effect) in lists {

@@ -88,6 +88,7 @@ pub async fn run(
                 }
             }
         };
+        call.trail.key(key);
         let attempt_started = Instant::now();
         let outcome = exchange(worker, route, call, key, &body, codec, model).await;
         let took = attempt_started.elapsed();
@@ -158,6 +159,7 @@ pub async fn run(
                 }
                 let wait = backoff(route.backoff_initial, route.backoff_max, retries);
                 retries += 1;
+                call.trail.retries(retries);
                 tracing::debug!(provider, retries, ?wait, error = %err, "retrying");
                 // The backoff sleep does not hold a concurrency slot.
                 drop(permit.take());

@@ -13,6 +13,7 @@ pub mod codec;
 pub mod models;
 pub mod retry;
 pub mod stream;
+pub mod trail;
 
 use std::cell::{Cell, OnceCell};
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ use bytes::Bytes;
 use crate::error::{ErrorContext, GatewayError, RequestType};
 use crate::http::head::RequestHead;
 use crate::json::{self, RequestFields};
+use crate::logging::request::RequestLog;
 use crate::plugins::{ChainRun, LlmRequestView, PluginStream, PreLlmOutcome};
 use crate::providers::unified::ChatRequest;
 use crate::routing::keys::KeyPin;
@@ -29,6 +31,7 @@ use crate::routing::table::{HeaderFilter, RouteTable};
 use crate::server::reply::Reply;
 use crate::server::worker::Worker;
 use codec::ClientFormat;
+use trail::Trail;
 
 /// Request headers with this prefix are forwarded upstream without it (Bifrost's `x-bf-eh-*`).
 const EXTRA_HEADER_PREFIX: &str = "x-bf-eh-";
@@ -248,6 +251,9 @@ pub struct Call<'a> {
     /// The request decoded into the unified schema, for cross-format attempts (decoded at most
     /// once, and only when an attempt needs it).
     pub unified: OnceCell<Result<ChatRequest, String>>,
+    /// What the attempts did: provider wait time, and for the request log the key, retries and
+    /// fallback.
+    pub trail: &'a Trail,
 }
 
 impl Call<'_> {
@@ -267,14 +273,19 @@ pub async fn handle(
     mut hooks: Option<&mut ChainRun>,
 ) -> Reply {
     let started = Instant::now();
-    let waited = Cell::new(Duration::ZERO);
+    // Request logging off: this branch (and a few plain cell writes in the trail) is its cost.
+    let log = worker
+        .logs
+        .as_ref()
+        .map(|l| RequestLog::begin(l, head, &body));
+    let trail = Trail::new(log.is_some());
     let (mut reply, provider, ctx) = serve(
         worker,
         op,
         dialect,
         head,
         body,
-        &waited,
+        &trail,
         hooks.as_deref_mut(),
     )
     .await;
@@ -283,12 +294,19 @@ pub async fn handle(
         run.post_llm(&ctx, &mut reply);
     }
     // The gateway's own cost: everything but the time spent waiting on providers.
-    let overhead = started.elapsed().saturating_sub(waited.get());
+    let overhead = started.elapsed().saturating_sub(trail.waited_total());
     worker.metrics.request(
         provider.as_deref().unwrap_or(""),
         overhead,
         reply.status < 400,
     );
+    // Requests refused before a provider was named (bad JSON, no model) leave no row, as in
+    // Bifrost, whose handler rejects them before the logging plugin runs.
+    if let Some(log) = log
+        && let Some(outcome) = trail.outcome()
+    {
+        log.finish(outcome, &mut reply);
+    }
     reply
 }
 
@@ -298,7 +316,7 @@ async fn serve(
     dialect: Dialect<'_>,
     head: &RequestHead,
     body: Bytes,
-    waited: &Cell<Duration>,
+    trail: &Trail,
     hooks: Option<&mut ChainRun>,
 ) -> (Reply, Option<String>, ErrorContext) {
     let mut ctx = ErrorContext {
@@ -320,6 +338,7 @@ async fn serve(
         (op, _) => op,
     };
     ctx.request_type = Some(op.as_str());
+    trail.op(op);
     let table = worker.table();
     if let Err(e) = name_route(&mut ctx, &fields, dialect, &table) {
         return (error_reply(dialect.client, &e, &ctx), None, ctx);
@@ -362,6 +381,11 @@ async fn serve(
         };
         if let Some(reply) = short {
             let served_by = ctx.provider.clone();
+            trail.served(
+                &table,
+                served_by.as_deref().unwrap_or(""),
+                ctx.model_requested.as_deref().unwrap_or(""),
+            );
             return (reply, served_by, ctx);
         }
     }
@@ -394,10 +418,12 @@ async fn serve(
         waited: Cell::new(Duration::ZERO),
         client: dialect.client,
         unified: OnceCell::new(),
+        trail,
     };
 
-    let finish = |reply: Reply, served_by: &str| {
-        waited.set(call.waited.get());
+    let finish = |reply: Reply, served_by: &str, model: &str| {
+        trail.waited(call.waited.get());
+        trail.served(&table, served_by, model);
         let ctx = if hooked {
             ctx.clone()
         } else {
@@ -406,11 +432,13 @@ async fn serve(
         (reply, Some(served_by.to_string()), ctx)
     };
     let primary = match attempt::run(worker, &table, &call, provider, model, pin, &ctx).await {
-        Ok(reply) => return finish(reply, provider),
+        Ok(reply) => return finish(reply, provider, model),
         Err(e) => e,
     };
+    // Which key the primary's last attempt used: its error is the one returned if all fail.
+    let primary_trail = (trail.key_index(), trail.retry_count());
     if primary.allows_fallbacks() {
-        for fallback in &fields.fallbacks {
+        for (i, fallback) in fields.fallbacks.iter().enumerate() {
             let Ok((fp, fm)) = split_model(fallback) else {
                 continue; // Bifrost drops entries without both parts.
             };
@@ -423,17 +451,22 @@ async fn serve(
                 request_type: ctx.request_type,
             };
             tracing::debug!(provider = fp, model = fm, "trying fallback");
+            trail.fallback(u32::try_from(i + 1).unwrap_or(u32::MAX));
             // Bifrost clears pinned keys for fallbacks: a key name belongs to one provider.
             match attempt::run(worker, &table, &call, fp, fm, None, &fctx).await {
-                Ok(reply) => return finish(reply, fp),
+                Ok(reply) => return finish(reply, fp, fm),
                 Err(e) if !e.allows_fallbacks() => {
-                    return finish(error_reply(dialect.client, &e, &fctx), fp);
+                    return finish(error_reply(dialect.client, &e, &fctx), fp, fm);
                 }
                 Err(_) => continue,
             }
         }
     }
-    finish(error_reply(dialect.client, &primary, &ctx), provider)
+    // All failed: the primary's error is returned, so the row names the primary.
+    trail.fallback(0);
+    trail.key(primary_trail.0);
+    trail.retries(primary_trail.1);
+    finish(error_reply(dialect.client, &primary, &ctx), provider, model)
 }
 
 #[cfg(test)]

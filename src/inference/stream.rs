@@ -8,6 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::admission::Permit;
 use super::codec::{self, ClientFormat, StreamTranslator};
 use crate::error::{ErrorContext, GatewayError, ProviderError};
+use crate::logging::stream::StreamLog;
 use crate::plugins::{ChainRun, ChunkOutcome};
 use crate::providers::bedrock::EventStreamFramer;
 use crate::providers::{self, catalog::WireFormat};
@@ -39,6 +40,10 @@ pub struct SseRelay {
     ended: bool,
     /// `send_back_raw_response`: each chunk carries the provider event it came from.
     echo_raw: bool,
+    /// The request's log row, pushed when the relay is dropped (request logging on).
+    log: Option<Box<StreamLog>>,
+    /// A failure seen before a log was attached.
+    early_failure: Option<serde_json::Value>,
 }
 
 impl SseRelay {
@@ -66,6 +71,32 @@ impl SseRelay {
             hooks: None,
             ended: false,
             echo_raw: false,
+            log: None,
+            early_failure: None,
+        }
+    }
+
+    /// Logs this stream: `log` sees every event sent and is pushed when the relay is dropped.
+    pub fn attach_log(&mut self, mut log: StreamLog) {
+        // Events read before the relay reached the client (the first one) are queued already.
+        for ev in &self.ready {
+            log.observe(ev);
+        }
+        if let Some(e) = self.early_failure.take() {
+            log.fail(e);
+        }
+        self.log = Some(Box::new(log));
+    }
+
+    /// Records `err`, which ends the stream, for its log row.
+    fn log_failure(&mut self, err: &GatewayError) {
+        // Rare (a failing stream), so the error JSON is rendered even when nothing logs it.
+        let Ok(v) = serde_json::from_slice(&err.to_bifrost(&ErrorContext::default())) else {
+            return;
+        };
+        match &mut self.log {
+            Some(log) => log.fail(v),
+            None => self.early_failure = Some(v),
         }
     }
 
@@ -124,6 +155,11 @@ impl SseRelay {
                 }
             }
         }
+        if let Some(log) = &mut self.log {
+            for ev in self.ready.iter().skip(first) {
+                log.observe(ev);
+            }
+        }
     }
 
     /// The upstream ended: lets the translator complete (or flag as cut short) the stream.
@@ -146,6 +182,7 @@ impl SseRelay {
         let first = match self.next_raw().await? {
             Ok(ev) => ev,
             Err(e) => {
+                self.log_failure(&e);
                 self.ready
                     .push_back(codec::stream_error_event(self.client, &e));
                 return None;
@@ -206,6 +243,7 @@ impl SseRelay {
                 Some(Ok(raw)) => self.emit(raw),
                 Some(Err(e)) => {
                     self.finished = true;
+                    self.log_failure(&e);
                     self.ready
                         .push_back(codec::stream_error_event(self.client, &e));
                 }
@@ -258,6 +296,15 @@ impl SseRelay {
                     ))));
                 }
             }
+        }
+    }
+}
+
+impl Drop for SseRelay {
+    fn drop(&mut self) {
+        if let Some(log) = self.log.take() {
+            // Dropped before the upstream ended: the client went away mid-stream.
+            log.finish(self.finished || self.ended);
         }
     }
 }

@@ -192,6 +192,10 @@ pub fn run_with_admin(
     while shared.total_in_flight() > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
+    if let Some(logs) = shared.admin.logs() {
+        // Rows of the requests just drained are still queued: commit them before exiting.
+        logs.shutdown(Duration::from_secs(2));
+    }
     let left = shared.total_in_flight();
     if left > 0 {
         tracing::warn!(

@@ -14,6 +14,7 @@ use super::inference_auth::AuthCache;
 use super::{ReadyInfo, Shared};
 use crate::config::snapshot::{CoreView, Snapshot};
 use crate::inference::admission::Admission;
+use crate::logging::CoreLogger;
 use crate::plugins::{CorePlugins, HookChain, PluginSet};
 use crate::routing::table::RouteTable;
 use crate::telemetry::metrics::CoreMetrics;
@@ -39,6 +40,8 @@ pub struct Worker {
     pub plugins: CorePlugins,
     /// Inference credentials this core has seen accepted.
     pub auth_cache: AuthCache,
+    /// This core's request logger (`None` when request logging is off).
+    pub logs: Option<CoreLogger>,
 }
 
 impl Worker {
@@ -155,6 +158,7 @@ async fn serve(
             return;
         }
     };
+    let logs = shared.admin.logs().map(|l| l.core());
     let worker = Rc::new(Worker {
         index,
         view: CoreView::new(Arc::clone(&shared.publisher)),
@@ -165,6 +169,7 @@ async fn serve(
         client: Client::new(ClientOptions::default()),
         admission: Admission::new(),
         auth_cache: AuthCache::default(),
+        logs,
     });
     let _ = ready.send(Ok(ReadyInfo {
         addr: bound,
