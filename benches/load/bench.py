@@ -201,11 +201,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream,plugin",
+    ap.add_argument("--scenarios", default="passthrough,stream,translate,translate-stream,plugin,logging",
                     help="passthrough and stream run on every target; translate(-stream) (OpenAI client, "
                          "Anthropic provider) only through ringway, compared with its passthrough; plugin "
                          "compares passthrough through ringway with and without one no-op dylib plugin; "
-                         "logging (not run by default) compares it with request logging off and on")
+                         "logging compares it with request logging off and on (metrics are always on)")
     ap.add_argument("--idle", type=int, default=1000, help="idle keep-alive connections held per proxy")
     ap.add_argument("--timing-requests", type=int, default=20, help="streams for the timing check (0 = skip)")
     ap.add_argument("--results", default=os.path.join(ROOT, "benches", "RESULTS.md"))

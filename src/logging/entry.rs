@@ -210,8 +210,9 @@ impl LogEntry {
     pub fn into_row(self) -> (LogSummary, StoredContent) {
         let failed = self.status >= 400 || self.stream_error.is_some();
         let response = self.response.as_deref();
+        let lazy_response = response.and_then(extract::Lazy::new);
         // Non-streamed usage sits at the top of every format: read without building the body.
-        let mut usage = response.and_then(extract::raw_usage);
+        let mut usage = lazy_response.and_then(extract::Lazy::usage);
         let mut content = ContentWriter::default();
         if self.stream {
             let streamed = extract::from_events(&self.events);
@@ -238,7 +239,7 @@ impl LogEntry {
             // OpenAI-shaped answers: the message is copied as it is, not parsed and re-encoded.
             let spliced = content.raw(
                 "output_message",
-                body,
+                lazy_response,
                 &sonic_rs::pointer!["choices", 0, "message"],
             );
             if !spliced
@@ -252,9 +253,11 @@ impl LogEntry {
         {
             // Chat messages are copied as they are unless a top-level `system` (Anthropic) has to
             // join them.
-            let chat = self.object.starts_with("chat") && !extract::has_field(req, "system");
+            let lazy_req = extract::Lazy::new(req);
+            let chat =
+                self.object.starts_with("chat") && lazy_req.is_some_and(|r| !r.has_field("system"));
             let spliced =
-                chat && content.raw("input_history", req, &sonic_rs::pointer!["messages"]);
+                chat && content.raw("input_history", lazy_req, &sonic_rs::pointer!["messages"]);
             if !spliced && let Some(r) = extract::parse_json(req) {
                 let input = extract::input(&r, self.object);
                 if let Some(h) = &input.history {
@@ -349,10 +352,18 @@ impl ContentWriter {
 
     /// Adds `name:` the JSON at `path` in `body` when it is there, small and valid; false
     /// otherwise (nothing is added).
-    fn raw(&mut self, name: &str, body: &[u8], path: &[sonic_rs::PointerNode]) -> bool {
+    fn raw(
+        &mut self,
+        name: &str,
+        body: Option<extract::Lazy<'_>>,
+        path: &[sonic_rs::PointerNode],
+    ) -> bool {
+        let Some(body) = body else {
+            return false;
+        };
         let mark = self.out.len();
         self.key(name);
-        if extract::copy_raw(body, path, &mut self.out) {
+        if body.copy_raw(path, &mut self.out) {
             return true;
         }
         self.out.truncate(mark);

@@ -35,36 +35,63 @@ fn lazily_readable(body: &[u8]) -> bool {
     body.len() <= MAX_PARSED_BODY && crate::json::check_depth(body, crate::json::MAX_DEPTH).is_ok()
 }
 
-/// Appends the JSON value at `path` in `body` to `out` when it is there, small, and valid (checked
-/// without building it); false (and `out` untouched) otherwise.
-pub fn copy_raw(body: &[u8], path: &[sonic_rs::PointerNode], out: &mut Vec<u8>) -> bool {
-    if !lazily_readable(body) {
-        return false;
+/// A body checked once for sonic-rs's lazy reader, so that several reads of it pay for the
+/// nesting pre-scan once.
+#[derive(Debug, Clone, Copy)]
+pub struct Lazy<'a>(&'a [u8]);
+
+impl<'a> Lazy<'a> {
+    /// `body`, when it is safe to read lazily (sane size, sane nesting).
+    pub fn new(body: &'a [u8]) -> Option<Self> {
+        lazily_readable(body).then_some(Self(body))
     }
-    let Ok(v) = sonic_rs::get(body, path) else {
-        return false;
-    };
-    let raw = v.as_raw_str();
-    if raw.len() > MAX_RAW_PIECE || serde_json::from_str::<serde::de::IgnoredAny>(raw).is_err() {
-        return false;
+
+    /// Appends the JSON value at `path` to `out` when it is there, small, and valid (checked
+    /// without building it); false (and `out` untouched) otherwise.
+    pub fn copy_raw(self, path: &[sonic_rs::PointerNode], out: &mut Vec<u8>) -> bool {
+        let Ok(v) = sonic_rs::get(self.0, path) else {
+            return false;
+        };
+        let raw = v.as_raw_str();
+        if raw.len() > MAX_RAW_PIECE || serde_json::from_str::<serde::de::IgnoredAny>(raw).is_err()
+        {
+            return false;
+        }
+        out.extend_from_slice(raw.as_bytes());
+        true
     }
-    out.extend_from_slice(raw.as_bytes());
-    true
+
+    /// Whether the body is a JSON object with a top-level `name`.
+    pub fn has_field(self, name: &str) -> bool {
+        may_have_key(self.0, name) && sonic_rs::get(self.0, [name]).is_ok()
+    }
+
+    /// Top-level `usage` of a complete answer, read without building the body.
+    pub fn usage(self) -> Option<TokenUsage> {
+        let u = sonic_rs::get(self.0, ["usage"]).ok()?;
+        let u: Value = serde_json::from_str(u.as_raw_str()).ok()?;
+        usage(&json!({ "usage": u }))
+    }
 }
 
-/// Whether `body` is a JSON object with a top-level `name`.
-pub fn has_field(body: &[u8], name: &str) -> bool {
-    lazily_readable(body) && sonic_rs::get(body, [name]).is_ok()
-}
-
-/// Top-level `usage` of a complete answer, read without building the body.
-pub fn raw_usage(body: &[u8]) -> Option<TokenUsage> {
-    if !lazily_readable(body) {
-        return None;
+/// False when `body` cannot have a member named `name`: no `"name"` followed by a colon appears
+/// anywhere (a body with an escape anywhere, or an unusual name, is left to the exact lookup).
+/// Spares the lazy reader a failed lookup, whose error it formats, for the common answer "no".
+fn may_have_key(body: &[u8], name: &str) -> bool {
+    if memchr::memchr(b'\\', body).is_some()
+        || name
+            .bytes()
+            .any(|b| !b.is_ascii_alphanumeric() && b != b'_')
+    {
+        return true;
     }
-    let u = sonic_rs::get(body, ["usage"]).ok()?;
-    let u: Value = serde_json::from_str(u.as_raw_str()).ok()?;
-    usage(&json!({ "usage": u }))
+    let quoted = format!("\"{name}\"");
+    memchr::memmem::find_iter(body, quoted.as_bytes()).any(|at| {
+        body[at + quoted.len()..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b':')
+    })
 }
 
 /// Token usage in any of the shapes providers and Bifrost use.
@@ -329,6 +356,20 @@ pub fn search_text(content: &LogContent) -> String {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn a_key_is_ruled_out_only_when_no_member_can_have_it() {
+        let body = br#"{"model":"m","messages":[{"role":"system","content":"be brief"}]}"#;
+        assert!(!may_have_key(body, "system"), "a value, not a key");
+        assert!(may_have_key(body, "messages"));
+        let anthropic = br#"{"system" : "be brief","messages":[]}"#;
+        assert!(may_have_key(anthropic, "system"));
+        let lazy = Lazy::new(anthropic).expect("readable");
+        assert!(lazy.has_field("system"));
+        assert!(!Lazy::new(body).expect("readable").has_field("system"));
+        let escaped = br#"{"sys\u0074em":"be brief","messages":[]}"#;
+        assert!(Lazy::new(escaped).expect("readable").has_field("system"));
+    }
 
     #[test]
     fn usage_in_every_spelling() {
