@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instructions per request through ringway, counted by callgrind: a figure that does not move
+# with the machine's load, for comparing two builds (the load bench's timings do). Runs one
+# worker on the epoll driver (valgrind does not follow io_uring), warms up, zeroes the counters,
+# then counts a fixed-length wrk run of the ~1 KB passthrough chat request.
+# Usage: benches/load/instructions.sh [path/to/ringway]   (default: the release build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REL="${CARGO_TARGET_DIR:-target}/release"
+BIN="${1:-$REL/ringway}"
+for tool in valgrind wrk; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install $tool)"; exit 2; }
+done
+[ -x "$REL/ringway-mock" ] || cargo build --release -p ringway-mock
+D=$(mktemp -d)
+trap 'kill $VPID $MPID 2>/dev/null || true; rm -rf "$D"' EXIT
+"$REL/ringway-mock" --port 0 --workers 1 --no-record > "$D/mock.out" 2>/dev/null &
+MPID=$!
+for _ in $(seq 1 50); do grep -q listening "$D/mock.out" 2>/dev/null && break; sleep 0.1; done
+MP=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$D/mock.out" | head -1)
+cat > "$D/config.json" <<JSON
+{"client": {"enable_logging": false},
+ "providers": {"openai": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
+  "network_config": {"base_url": "http://127.0.0.1:$MP"}}}}
+JSON
+python3 - "$D/post.lua" <<'PY'
+import json, sys
+sys.path.insert(0, "benches/load")
+from bench import chat_body
+with open(sys.argv[1], "w") as f:
+    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+    f.write("wrk.body = " + json.dumps(chat_body(False)) + "\n")
+PY
+MONOIO_FORCE_LEGACY_DRIVER=1 valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" \
+  --app-dir "$D" --host 127.0.0.1 --port 0 --workers 1 --log-level warn > "$D/gw.out" 2>/dev/null &
+VPID=$!
+for _ in $(seq 1 100); do grep -q listening "$D/gw.out" 2>/dev/null && break; sleep 0.2; done
+GP=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$D/gw.out" | head -1)
+URL="http://127.0.0.1:$GP/v1/chat/completions"
+wrk -t1 -c4 -d2s -s "$D/post.lua" "$URL" >/dev/null
+callgrind_control -z "$VPID" >/dev/null 2>&1
+N=$(wrk -t1 -c4 -d6s -s "$D/post.lua" "$URL" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+callgrind_control -d "$VPID" >/dev/null 2>&1
+sleep 1
+F=$(ls -t "$D"/cg.* | head -1)
+IR=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$F" | head -1)
+echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request"
