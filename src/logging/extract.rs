@@ -53,8 +53,9 @@ impl<'a> Lazy<'a> {
             return false;
         };
         let raw = v.as_raw_str();
-        if raw.len() > MAX_RAW_PIECE || serde_json::from_str::<serde::de::IgnoredAny>(raw).is_err()
-        {
+        // sonic-rs skips an ignored value with full validation, faster than serde_json; the
+        // broken strings its skip lets through were rejected by the body's pre-scan (`new`).
+        if raw.len() > MAX_RAW_PIECE || sonic_rs::from_str::<serde::de::IgnoredAny>(raw).is_err() {
             return false;
         }
         out.extend_from_slice(raw.as_bytes());
@@ -67,10 +68,28 @@ impl<'a> Lazy<'a> {
     }
 
     /// Top-level `usage` of a complete answer, read without building the body.
+    ///
+    /// The counts are read off the `usage` object's members as they are (no `Value` is built:
+    /// this runs for every logged answer); the spellings and precedence are [`usage`]'s.
     pub fn usage(self) -> Option<TokenUsage> {
+        use sonic_rs::JsonValueTrait;
         let u = sonic_rs::get(self.0, ["usage"]).ok()?;
-        let u: Value = serde_json::from_str(u.as_raw_str()).ok()?;
-        usage(&json!({ "usage": u }))
+        // Slots: prompt_tokens, input_tokens, completion_tokens, output_tokens, total_tokens.
+        let mut n: [Option<u64>; 5] = [None; 5];
+        for member in sonic_rs::to_object_iter(u.as_raw_str()) {
+            let (key, value) = member.ok()?;
+            let slot = match key.as_ref() {
+                "prompt_tokens" => 0,
+                "input_tokens" => 1,
+                "completion_tokens" => 2,
+                "output_tokens" => 3,
+                "total_tokens" => 4,
+                _ => continue,
+            };
+            // The last of duplicate members wins, as when the object is parsed whole.
+            n[slot] = value.as_u64();
+        }
+        counts(n[0].or(n[1]), n[2].or(n[3]), n[4])
     }
 }
 
@@ -102,9 +121,15 @@ pub fn usage(body: &Value) -> Option<TokenUsage> {
         .or_else(|| body.get("response").and_then(|m| m.get("usage")))
         .filter(|u| u.is_object())?;
     let n = |names: &[&str]| names.iter().find_map(|k| u.get(*k).and_then(Value::as_u64));
-    let prompt = n(&["prompt_tokens", "input_tokens"]);
-    let completion = n(&["completion_tokens", "output_tokens"]);
-    let total = n(&["total_tokens"]);
+    counts(
+        n(&["prompt_tokens", "input_tokens"]),
+        n(&["completion_tokens", "output_tokens"]),
+        n(&["total_tokens"]),
+    )
+}
+
+/// Usage from the counts found; none when no count was.
+fn counts(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> Option<TokenUsage> {
     if prompt.is_none() && completion.is_none() && total.is_none() {
         return None;
     }
@@ -112,7 +137,7 @@ pub fn usage(body: &Value) -> Option<TokenUsage> {
     Some(TokenUsage {
         prompt_tokens: p,
         completion_tokens: c,
-        total_tokens: total.unwrap_or(p + c),
+        total_tokens: total.unwrap_or(p.saturating_add(c)),
     })
 }
 
@@ -388,6 +413,21 @@ mod tests {
         );
         assert_eq!(usage(&json!({"usage": null})), None);
         assert_eq!(usage(&json!({"id": "x"})), None);
+        // The lazy read of an answer's top-level usage agrees with the parsed one.
+        for body in [
+            json!({"id": "a", "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}),
+            json!({"usage": {"input_tokens": 5, "output_tokens": 2}, "type": "message"}),
+            json!({"usage": {"prompt_tokens": "x", "input_tokens": 9}}),
+            json!({"usage": {"total_tokens": 11}}),
+            json!({"usage": {"other": 1}}),
+            json!({"usage": null}),
+            json!({"usage": [1, 2]}),
+            json!({"id": "x"}),
+        ] {
+            let raw = serde_json::to_vec(&body).expect("encodes");
+            let lazy = Lazy::new(&raw).expect("readable");
+            assert_eq!(lazy.usage(), usage(&body), "{body}");
+        }
     }
 
     #[test]
