@@ -163,6 +163,12 @@ pub fn lease() -> PooledTimer {
     }
 }
 
+/// Waits `d` on a timer of the current task (not `monoio::time::sleep`, whose 640-byte state
+/// would enlarge the awaiting future).
+pub async fn sleep(d: Duration) {
+    let _ = lease().within(d, std::future::pending::<()>()).await;
+}
+
 /// A [`Timer`] borrowed from its task's spares.
 #[derive(Debug)]
 pub struct PooledTimer {
@@ -199,10 +205,11 @@ impl Drop for PooledTimer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn rt() -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
+    /// A runtime with timers, for unit tests here and elsewhere.
+    pub(crate) fn rt() -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
         monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
             .enable_timer()
             .build()

@@ -210,12 +210,7 @@ impl Drop for WaitForGrant {
 mod tests {
     use super::*;
 
-    fn rt() -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
-        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-            .enable_timer()
-            .build()
-            .expect("runtime")
-    }
+    use crate::timer::tests::rt;
 
     #[test]
     fn per_core_share_rounds_up() {

@@ -163,10 +163,7 @@ pub async fn run(
                 tracing::debug!(provider, retries, ?wait, error = %err, "retrying");
                 // The backoff sleep does not hold a concurrency slot.
                 drop(permit.take());
-                // A pooled timer, not `monoio::time::sleep`, whose state would enlarge the future.
-                let _ = crate::timer::lease()
-                    .within(wait, std::future::pending::<()>())
-                    .await;
+                crate::timer::sleep(wait).await;
                 call.add_wait(wait);
                 permit = Some(acquire().await?);
             }

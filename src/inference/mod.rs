@@ -15,7 +15,7 @@ pub mod retry;
 pub mod stream;
 pub mod trail;
 
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -244,8 +244,6 @@ pub struct Call<'a> {
     /// An Anthropic SDK's `anthropic-beta` header: passed on to Anthropic-format providers,
     /// which need it to enable the beta features the body uses.
     pub anthropic_beta: Option<&'a str>,
-    /// Time spent waiting on providers (exchanges and backoff), for the overhead metric.
-    pub waited: Cell<Duration>,
     /// The wire format the client speaks.
     pub client: ClientFormat,
     /// The request decoded into the unified schema, for cross-format attempts (decoded at most
@@ -259,7 +257,7 @@ pub struct Call<'a> {
 impl Call<'_> {
     /// Adds time spent waiting on a provider.
     pub fn add_wait(&self, d: Duration) {
-        self.waited.set(self.waited.get() + d);
+        self.trail.add_wait(d);
     }
 }
 
@@ -415,14 +413,12 @@ async fn serve(
         anthropic_beta: (dialect.client == ClientFormat::Anthropic)
             .then(|| head.header("anthropic-beta"))
             .flatten(),
-        waited: Cell::new(Duration::ZERO),
         client: dialect.client,
         unified: OnceCell::new(),
         trail,
     };
 
     let finish = |reply: Reply, served_by: &str, model: &str| {
-        trail.waited(call.waited.get());
         trail.served(&table, served_by, model);
         let ctx = if hooked {
             ctx.clone()

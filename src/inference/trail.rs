@@ -32,12 +32,12 @@ impl Trail {
         }
     }
 
-    /// Time spent waiting on providers (exchanges and backoff), when the request ends.
-    pub fn waited(&self, d: Duration) {
-        self.waited.set(d);
+    /// Adds time spent waiting on a provider (an exchange or a backoff).
+    pub fn add_wait(&self, d: Duration) {
+        self.waited.set(self.waited.get() + d);
     }
 
-    /// The time recorded by [`Trail::waited`].
+    /// The time added by [`Trail::add_wait`].
     pub fn waited_total(&self) -> Duration {
         self.waited.get()
     }

@@ -314,6 +314,19 @@ impl LogStore {
         Ok(ReadView { txn, _guard: guard })
     }
 
+    /// Every stored row, counted (tests).
+    #[cfg(test)]
+    pub(crate) fn count_rows(&self) -> usize {
+        let rtxn = self.read().unwrap_or_else(|e| panic!("read txn: {e}"));
+        let mut n = 0;
+        self.scan(&rtxn, None, None, false, |_, _| {
+            n += 1;
+            true
+        })
+        .unwrap_or_else(|e| panic!("scan: {e}"));
+        n
+    }
+
     /// Calls `f` with every summary started in `[start_ns, end_ns]`, newest first when `desc`,
     /// until it returns false.
     pub fn scan(
@@ -491,16 +504,7 @@ pub(crate) mod tests {
             store.put_batch(&rows).unwrap();
         }
         assert!(store.env.info().map_size >= 4 << 20);
-        let rtxn = store.read().unwrap();
-        let mut n = 0;
-        store
-            .scan(&rtxn, None, None, false, |_, _| {
-                n += 1;
-                true
-            })
-            .unwrap();
-        assert_eq!(n, 512);
-        drop(rtxn);
+        assert_eq!(store.count_rows(), 512);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -308,16 +308,7 @@ mod tests {
             "3000 rows in {commits} transactions"
         );
         assert_eq!(c.dropped.load(Ordering::Relaxed), 0);
-        let rtxn = store.read().unwrap();
-        let mut n = 0;
-        store
-            .scan(&rtxn, None, None, false, |_, _| {
-                n += 1;
-                true
-            })
-            .unwrap();
-        assert_eq!(n, 3000);
-        drop(rtxn);
+        assert_eq!(store.count_rows(), 3000);
         w.shutdown(Duration::from_secs(5));
         let _ = std::fs::remove_dir_all(&dir);
     }
