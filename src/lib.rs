@@ -16,6 +16,7 @@
 //! ```
 
 pub mod admin;
+pub mod alloc;
 pub mod cli;
 pub mod config;
 pub mod error;

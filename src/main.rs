@@ -8,7 +8,7 @@ use ringway::cli::Args;
 use ringway::server::{self, ServeOptions};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ringway::alloc::Mimalloc = ringway::alloc::Mimalloc;
 
 fn main() -> ExitCode {
     let args = Args::from_env();
