@@ -14,7 +14,9 @@
 //! is compiled: only a model the key does not map pays for formatting one.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::error::{ProviderError, RequestType};
 use crate::providers::openai;

@@ -5,7 +5,7 @@
 //! config version 2 and allows in version 1). Among those, `x-bf-api-key-id` / `x-bf-api-key` pin
 //! one; otherwise a weighted random pick over `int(weight * 100)` (uniform when all weights are 0).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// One usable key, compiled from the config.
 #[derive(Clone, PartialEq)]

@@ -4,7 +4,10 @@
 //! key ring, upstream endpoints (base URL, proxy) and limits, so a request does lookups only.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Looked up on every request; keys come from config, so a fast unkeyed-quality hash is fine.
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::time::Duration;
 

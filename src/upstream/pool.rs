@@ -1,7 +1,10 @@
 //! Per-core keep-alive pool: idle connections per target, reused newest first.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// Looked up on every request; targets come from config (SipHash cost more than the checkout).
+use foldhash::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +104,7 @@ impl Pools {
     /// Empty pools with these limits.
     pub(crate) fn new(max_idle: usize, idle_timeout: Duration) -> Pools {
         Pools {
-            map: RefCell::default(),
+            map: RefCell::new(HashMap::default()),
             max_idle,
             idle_timeout,
             last_sweep: Cell::new(Instant::now()),

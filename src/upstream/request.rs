@@ -71,7 +71,7 @@ pub(crate) fn encode(target: &Target, req: &Request<'_>) -> Result<(Bytes, bool)
         if name.is_empty() || !name.bytes().all(is_token) {
             return Err(bad(format!("invalid header name {name:?}")));
         }
-        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        if memchr::memchr3(b'\r', b'\n', 0, value.as_bytes()).is_some() {
             return Err(bad(format!(
                 "header {name} has a CR, LF or NUL in its value"
             )));
@@ -103,10 +103,27 @@ fn is_own_header(name: &str) -> bool {
 }
 
 /// RFC 9110 `tchar`.
-const fn is_token(b: u8) -> bool {
+const fn is_tchar(b: u8) -> bool {
     matches!(b,
         b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
         | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// [`is_tchar`] as a table: every byte of every header name is checked on every request.
+static TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = is_tchar(b as u8);
+        b += 1;
+    }
+    t
+};
+
+/// Whether `b` is an RFC 9110 `tchar`.
+#[inline]
+fn is_token(b: u8) -> bool {
+    TCHAR[b as usize]
 }
 
 #[cfg(test)]
