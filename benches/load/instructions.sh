@@ -4,6 +4,7 @@
 # worker on the epoll driver (valgrind does not follow io_uring), warms up, zeroes the counters,
 # then counts a fixed-length wrk run of the ~1 KB passthrough chat request.
 # Usage: benches/load/instructions.sh [path/to/ringway]   (default: the release build)
+# CG_KEEP=file keeps callgrind's output there, for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REL="${CARGO_TARGET_DIR:-target}/release"
@@ -44,4 +45,5 @@ callgrind_control -d "$VPID" >/dev/null 2>&1
 sleep 1
 F=$(ls -t "$D"/cg.* | head -1)
 IR=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$F" | head -1)
+[ -n "${CG_KEEP:-}" ] && cp "$F" "$CG_KEEP"
 echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request"

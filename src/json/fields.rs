@@ -1,15 +1,15 @@
 //! Reading `model`, `stream` and `fallbacks` from a request body without building a DOM.
 //!
-//! sonic-rs's lazy object iterator walks the top-level members once, validating every value it
-//! skips (including UTF-8), and hands out each value as a slice of the body; the slice's offset is
-//! the value's span. Only the three fields the gateway needs are decoded.
+//! [`scan_object`](super::scan::scan_object) validates the whole body in one pass and hands
+//! out each top-level member's key and value spans; only the three fields the gateway needs are
+//! decoded (by sonic-rs, when they hold escapes).
 
-use std::borrow::Cow;
 use std::ops::Range;
 
-use sonic_rs::{JsonType, JsonValueTrait, LazyValue};
+use sonic_rs::{JsonType, JsonValueTrait};
 
-use super::{JsonError, MAX_DEPTH, check_depth};
+use super::scan::{Kind, Member, scan_object};
+use super::{JsonError, MAX_DEPTH};
 
 /// The request fields the gateway routes on, with the byte spans needed to rewrite the body.
 ///
@@ -50,46 +50,39 @@ pub fn read_fields(body: &[u8]) -> Result<RequestFields, JsonError> {
 
 /// [`read_fields`] with an explicit nesting limit.
 pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFields, JsonError> {
-    check_depth(body, max_depth)?;
-    let open = object_start(body)?;
-
     let mut fields = RequestFields::default();
     let mut model_spans: Vec<Range<usize>> = Vec::new();
     // (member index, key start, value end) of every `fallbacks` member.
     let mut fallbacks_members: Vec<(usize, usize, usize)> = Vec::new();
-    // Where the scan for the closing brace resumes: after the last value, or after `{`.
-    let mut after_last = open + 1;
-
-    for (index, entry) in sonic_rs::to_object_iter(body).enumerate() {
-        let (key, value) = entry?;
-        let span = value_span(body, &value)?;
-        after_last = span.end;
-        match key.as_ref() {
-            "model" => match value.get_type() {
-                JsonType::String => {
-                    fields.model = Some(decode_str(&value)?.to_owned());
-                    model_spans.push(span);
+    let mut index = 0;
+    scan_object(body, max_depth, |m| {
+        match key(body, m)?.as_ref() {
+            b"model" => match m.kind {
+                Kind::String => {
+                    fields.model = Some(decode_string(body, m)?);
+                    model_spans.push(m.value.clone());
                 }
-                JsonType::Null => {}
+                Kind::Null => {}
                 _ => return Err(wrong_type("model", "a string")),
             },
-            "stream" => match value.get_type() {
-                JsonType::Boolean => fields.stream = value.as_bool().unwrap_or_default(),
-                JsonType::Null => {}
+            b"stream" => match m.kind {
+                Kind::Bool => fields.stream = body[m.value.start] == b't',
+                Kind::Null => {}
                 _ => return Err(wrong_type("stream", "a boolean")),
             },
-            "fallbacks" => {
-                fallbacks_members.push((index, key_start(body, span.start)?, span.end));
-                match value.get_type() {
-                    JsonType::Array => fields.fallbacks = decode_string_array(value)?,
-                    JsonType::Null => {}
+            b"fallbacks" => {
+                fallbacks_members.push((index, m.key.start, m.value.end));
+                match m.kind {
+                    Kind::Array => fields.fallbacks = decode_string_array(&body[m.value.clone()])?,
+                    Kind::Null => {}
                     _ => return Err(wrong_type("fallbacks", "an array of strings")),
                 }
             }
             _ => {}
         }
-    }
-    check_trailing(body, after_last)?;
+        index += 1;
+        Ok(())
+    })?;
 
     fields.model_span = model_spans.pop();
     fields.extra_model_spans = model_spans;
@@ -102,35 +95,42 @@ pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFi
 /// Reads one top-level string field (`None` when absent or `null`).
 ///
 /// For bodies other than chat requests (e.g. a `model` elsewhere). Validates the whole body like
-/// [`read_fields`] (the last occurrence wins) and runs the depth pre-scan first.
+/// [`read_fields`] (the last occurrence wins).
 pub fn read_string_field(body: &[u8], field: &'static str) -> Result<Option<String>, JsonError> {
-    check_depth(body, MAX_DEPTH)?;
-    let mut after_last = object_start(body)? + 1;
     let mut found = None;
-    // Keeps walking after a match: the last occurrence wins, as in read_fields.
-    for entry in sonic_rs::to_object_iter(body) {
-        let (key, value) = entry?;
-        after_last = value_span(body, &value)?.end;
-        if key == field {
-            found = match value.get_type() {
-                JsonType::String => Some(decode_str(&value)?.to_owned()),
-                JsonType::Null => None,
+    scan_object(body, MAX_DEPTH, |m| {
+        if key(body, m)?.as_ref() == field.as_bytes() {
+            found = match m.kind {
+                Kind::String => Some(decode_string(body, m)?),
+                Kind::Null => None,
                 _ => return Err(wrong_type(field, "a string")),
             };
         }
-    }
-    check_trailing(body, after_last)?;
+        Ok(())
+    })?;
     Ok(found)
 }
 
-/// Index of the opening `{`, or why the body cannot be an object.
-fn object_start(body: &[u8]) -> Result<usize, JsonError> {
-    let open = skip_ws(body, 0);
-    match body.get(open) {
-        Some(b'{') => Ok(open),
-        Some(_) => Err(JsonError::NotObject),
-        None => Err(JsonError::Invalid("empty body".into())),
+/// A member's key as bytes: borrowed from the body unless it has escapes.
+fn key<'a>(body: &'a [u8], m: &Member) -> Result<std::borrow::Cow<'a, [u8]>, JsonError> {
+    let raw = &body[m.key.start + 1..m.key.end - 1];
+    if !m.key_escaped {
+        return Ok(raw.into());
     }
+    let text: String = sonic_rs::from_slice(&body[m.key.clone()])?;
+    Ok(text.into_bytes().into())
+}
+
+/// A string member's value, unescaped.
+fn decode_string(body: &[u8], m: &Member) -> Result<String, JsonError> {
+    if m.value_escaped {
+        return sonic_rs::from_slice(&body[m.value.clone()])
+            .map_err(|_| JsonError::Invalid("invalid string escape".into()));
+    }
+    // The scan has checked the body's UTF-8 (and a plain string has no escapes to undo).
+    std::str::from_utf8(&body[m.value.start + 1..m.value.end - 1])
+        .map(str::to_owned)
+        .map_err(|_| JsonError::Invalid("invalid UTF-8".into()))
 }
 
 /// Builds a [`JsonError::WrongType`].
@@ -138,42 +138,20 @@ fn wrong_type(field: &'static str, expected: &'static str) -> JsonError {
     JsonError::WrongType { field, expected }
 }
 
-/// The unescaped contents of a string value.
-fn decode_str<'a>(value: &'a LazyValue<'_>) -> Result<&'a str, JsonError> {
-    value
-        .as_str()
-        .ok_or_else(|| JsonError::Invalid("invalid string escape".into()))
-}
-
-/// Decodes an array whose elements must all be strings.
-fn decode_string_array(value: LazyValue<'_>) -> Result<Vec<String>, JsonError> {
-    let Some(iter) = value.into_array_iter() else {
-        return Err(wrong_type("fallbacks", "an array of strings"));
-    };
+/// Decodes an array (already validated) whose elements must all be strings.
+fn decode_string_array(raw: &[u8]) -> Result<Vec<String>, JsonError> {
     let mut out = Vec::new();
-    for elem in iter {
+    for elem in sonic_rs::to_array_iter(raw) {
         let elem = elem?;
         if elem.get_type() != JsonType::String {
             return Err(wrong_type("fallbacks", "an array of strings"));
         }
-        out.push(decode_str(&elem)?.to_owned());
+        let text = elem
+            .as_str()
+            .ok_or_else(|| JsonError::Invalid("invalid string escape".into()))?;
+        out.push(text.to_owned());
     }
     Ok(out)
-}
-
-/// Where a lazily parsed value sits in `body`: its raw text is a subslice of the body.
-fn value_span(body: &[u8], value: &LazyValue<'_>) -> Result<Range<usize>, JsonError> {
-    let Cow::Borrowed(raw) = value.as_raw_cow() else {
-        return Err(JsonError::Invalid(
-            "value not borrowed from the body".into(),
-        ));
-    };
-    let start = (raw.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-    let end = start.wrapping_add(raw.len());
-    if start > body.len() || end > body.len() || end < start {
-        return Err(JsonError::Invalid("value outside the body".into()));
-    }
-    Ok(start..end)
 }
 
 /// True for the four JSON whitespace bytes.
@@ -191,49 +169,6 @@ fn skip_ws(body: &[u8], from: usize) -> usize {
 fn skip_ws_back(body: &[u8], end: usize) -> usize {
     let head = body.get(..end).unwrap_or_default();
     head.iter().rposition(|&b| !is_ws(b)).map_or(0, |p| p + 1)
-}
-
-/// Start of the key (its opening quote) of the member whose value starts at `value_start`.
-///
-/// Only called on members the validating iterator has accepted, so the bytes before the value
-/// are `"key"`, optional whitespace, `:`, optional whitespace.
-fn key_start(body: &[u8], value_start: usize) -> Result<usize, JsonError> {
-    let broken = || JsonError::Invalid("malformed object member".into());
-    let colon_end = skip_ws_back(body, value_start);
-    if colon_end == 0 || body[colon_end - 1] != b':' {
-        return Err(broken());
-    }
-    let quote_end = skip_ws_back(body, colon_end - 1);
-    if quote_end == 0 || body[quote_end - 1] != b'"' {
-        return Err(broken());
-    }
-    // The opening quote is the nearest `"` before the closing one that is not escaped, i.e. not
-    // preceded by an odd run of backslashes (a key cannot contain an unescaped quote).
-    let mut end = quote_end - 1;
-    while let Some(q) = memchr::memrchr(b'"', &body[..end]) {
-        let backslashes = body[..q].iter().rev().take_while(|&&b| b == b'\\').count();
-        if backslashes % 2 == 0 {
-            return Ok(q);
-        }
-        end = q;
-    }
-    Err(broken())
-}
-
-/// After the last member, only `}` and whitespace may follow.
-fn check_trailing(body: &[u8], after_last: usize) -> Result<(), JsonError> {
-    let close = skip_ws(body, after_last);
-    if body.get(close) != Some(&b'}') {
-        return Err(JsonError::Invalid(
-            "expected `}` after the last member".into(),
-        ));
-    }
-    if skip_ws(body, close + 1) != body.len() {
-        return Err(JsonError::Invalid(
-            "trailing characters after the JSON object".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Turns the `fallbacks` members into disjoint removal spans that keep the object valid.

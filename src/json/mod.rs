@@ -1,19 +1,21 @@
 //! Zero-copy JSON access for the same-format path.
 //!
-//! A request body is checked in two cheap passes and never turned into a DOM:
+//! A request body is never turned into a DOM:
 //!
-//! 1. [`check_depth`]: a linear pre-scan rejecting nesting deeper than [`MAX_DEPTH`], because
-//!    sonic-rs has no depth limit and deep nesting overflows a worker's stack (see TOOLING.md).
-//! 2. [`read_fields`]: one sonic-rs lazy pass over the top-level object that validates the whole
-//!    body and decodes only `model`, `stream` and `fallbacks`, recording their byte spans.
+//! 1. [`read_fields`]: one iterative pass ([`scan`]) validates the whole body, refuses nesting
+//!    deeper than [`MAX_DEPTH`] (sonic-rs has no depth limit, and deep nesting overflows a
+//!    worker's stack: see TOOLING.md), and reports the top-level members; only `model`,
+//!    `stream` and `fallbacks` are decoded, with their byte spans recorded.
+//! 2. [`rewrite`] then splices the new model in and the `fallbacks` member out, leaving every
+//!    other byte of the body untouched (or returns the body itself when nothing changes).
 //!
-//! [`rewrite`] then splices the new model in and the `fallbacks` member out, leaving every other
-//! byte of the body untouched (or returns the body itself when nothing changes).
+//! Bodies that a full parser will read (translated requests) go through [`check_depth`] first.
 
 mod depth;
 mod error;
 mod fields;
 mod rewrite;
+pub mod scan;
 
 pub use depth::{MAX_DEPTH, check_depth};
 pub use error::JsonError;
