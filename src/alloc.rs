@@ -96,7 +96,10 @@ mod tests {
                     let shrunk = a.realloc(grown, big, size.div_ceil(2));
                     assert_eq!(shrunk as usize % align, 0);
                     assert!((0..size.div_ceil(2)).all(|i| *shrunk.add(i) == 0xa5));
-                    a.dealloc(shrunk, Layout::from_size_align(size.div_ceil(2), align).expect("l"));
+                    a.dealloc(
+                        shrunk,
+                        Layout::from_size_align(size.div_ceil(2), align).expect("l"),
+                    );
                     let z = a.alloc_zeroed(layout);
                     assert_eq!(z as usize % align, 0);
                     assert!((0..size).all(|i| *z.add(i) == 0));

@@ -168,14 +168,28 @@ impl Headers {
         h
     }
 
+    /// An empty list with room for `fields` fields of `text` bytes in all.
+    pub(crate) fn with_capacity(text: usize, fields: usize) -> Self {
+        Headers {
+            text: String::with_capacity(text),
+            spans: Vec::with_capacity(fields),
+        }
+    }
+
     /// Appends a field (values that are not UTF-8 are converted lossily; obs-text is opaque).
-    fn push(&mut self, name: &str, value: &[u8]) {
+    pub(crate) fn push(&mut self, name: &str, value: &[u8]) {
         let a = self.text.len();
         self.text.push_str(name);
         let b = self.text.len();
-        match std::str::from_utf8(value) {
-            Ok(v) => self.text.push_str(v),
-            Err(_) => self.text.push_str(&String::from_utf8_lossy(value)),
+        if value.is_ascii() {
+            // SAFETY: ASCII is UTF-8. (The common case, checked a word at a time.)
+            self.text
+                .push_str(unsafe { std::str::from_utf8_unchecked(value) });
+        } else {
+            match std::str::from_utf8(value) {
+                Ok(v) => self.text.push_str(v),
+                Err(_) => self.text.push_str(&String::from_utf8_lossy(value)),
+            }
         }
         let c = self.text.len();
         // The head is bounded by max_head_bytes; saturate rather than wrap if someone sets 4 GiB.
@@ -292,10 +306,7 @@ fn parse_into<'b>(
         return Err(HeadError::Malformed(httparse::Error::Token));
     };
 
-    let mut headers = Headers {
-        text: String::with_capacity(len),
-        spans: Vec::with_capacity(req.headers.len()),
-    };
+    let mut headers = Headers::with_capacity(len, req.headers.len());
     let mut framing = Framing::default();
     for h in req.headers.iter() {
         framing.observe(h.name, h.value)?;

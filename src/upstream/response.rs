@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io;
+use std::mem::MaybeUninit;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
@@ -14,6 +15,7 @@ use super::conn::{Conn, MIN_READ_ROOM};
 use super::error::UpstreamError;
 use super::pool::PoolEntry;
 use crate::http::chunked::ChunkedDecoder;
+use crate::http::head::Headers;
 
 /// Largest response head accepted.
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
@@ -30,16 +32,19 @@ pub(crate) struct Head {
     /// Minor HTTP version (0 or 1).
     pub version: u8,
     /// Header fields in order.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// Length of the head in bytes, final CRLF included.
     pub len: usize,
 }
 
 /// Parses a response head from the front of `buf`; `None` if it is not complete yet.
 pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, UpstreamError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut fields);
-    let len = match resp.parse(buf) {
+    // Uninitialised slots: zeroing 128 of them (4 KB) cost more than parsing a typical head.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, &mut slots)
+    {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(UpstreamError::Protocol("response head too large".into()));
@@ -50,18 +55,11 @@ pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, UpstreamError> {
     if len > MAX_HEAD {
         return Err(UpstreamError::Protocol("response head too large".into()));
     }
-    let headers = resp
-        .headers
-        .iter()
-        .map(|h| {
-            let value = match std::str::from_utf8(h.value) {
-                Ok(v) => v.to_owned(),
-                // obs-text: keep what can be kept rather than failing the response.
-                Err(_) => String::from_utf8_lossy(h.value).into_owned(),
-            };
-            (h.name.to_owned(), value)
-        })
-        .collect();
+    // obs-text values keep what can be kept rather than failing the response.
+    let mut headers = Headers::with_capacity(len, resp.headers.len());
+    for h in resp.headers.iter() {
+        headers.push(h.name, h.value);
+    }
     Ok(Some(Head {
         status: resp.code.unwrap_or(0),
         version: resp.version.unwrap_or(1),
@@ -135,11 +133,10 @@ fn framing(head: &Head, request_was_head: bool) -> Result<(Body, bool), Upstream
 }
 
 /// Comma-separated, trimmed list elements of every field called `name`.
-fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+fn values<'a>(headers: &'a Headers, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
-        .iter()
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        .flat_map(|(_, v)| v.split(','))
+        .get_all(name)
+        .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|v| !v.is_empty())
 }
@@ -149,7 +146,7 @@ pub struct Response {
     /// Status code.
     pub status: u16,
     /// Header fields, in the order received.
-    headers: Vec<(String, String)>,
+    headers: Headers,
     /// `Content-Length`, when the body is delimited by one.
     content_length: Option<u64>,
     /// The connection, until the body is done (then pooled or closed).
@@ -206,16 +203,13 @@ impl Response {
     }
 
     /// All header fields, in the order received (names as sent).
-    pub fn headers(&self) -> &[(String, String)] {
+    pub fn headers(&self) -> &Headers {
         &self.headers
     }
 
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     /// The body length, when known up front (`Some(0)` for bodiless responses).
@@ -464,7 +458,7 @@ mod tests {
             h.len,
             "HTTP/1.1 429 Too Many\r\nRetry-After: 3\r\nX: é\r\n\r\n".len()
         );
-        assert_eq!(h.headers[0], ("Retry-After".into(), "3".into()));
+        assert_eq!(h.headers.iter().next(), Some(("Retry-After", "3")));
         assert!(parse_head(b"HTTX/1.1 200 OK\r\n\r\n").is_err());
         let mut big = b"HTTP/1.1 200 OK\r\n".to_vec();
         big.extend(std::iter::repeat_n(b'a', MAX_HEAD + 1));
