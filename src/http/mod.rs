@@ -3,10 +3,42 @@
 pub mod chunked;
 pub mod head;
 
-use bytes::BufMut;
+use bytes::BytesMut;
+
+/// Appending bytes to an output buffer, inlined: `BufMut::put_slice` and `put_u8` on a
+/// `BytesMut` are out-of-line calls (a one-byte `put_u8` is a `memcpy`), and the reply and
+/// request heads are built from dozens of short pieces per request.
+pub trait Append {
+    /// Appends `bytes`.
+    fn append(&mut self, bytes: &[u8]);
+    /// Appends one byte.
+    fn append_byte(&mut self, byte: u8);
+}
+
+impl Append for BytesMut {
+    #[inline(always)]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline(always)]
+    fn append_byte(&mut self, byte: u8) {
+        self.extend_from_slice(&[byte]);
+    }
+}
+
+impl Append for Vec<u8> {
+    #[inline(always)]
+    fn append(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    #[inline(always)]
+    fn append_byte(&mut self, byte: u8) {
+        self.push(byte);
+    }
+}
 
 /// Appends `n` in decimal, without the formatting machinery (it runs for every request).
-pub fn put_decimal(out: &mut impl BufMut, mut n: u64) {
+pub fn put_decimal(out: &mut impl Append, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {
@@ -17,7 +49,7 @@ pub fn put_decimal(out: &mut impl BufMut, mut n: u64) {
             break;
         }
     }
-    out.put_slice(&digits[i..]);
+    out.append(&digits[i..]);
 }
 
 /// A query-string component decoded: `+` is a space, `%XX` a byte (a `%` without two hex

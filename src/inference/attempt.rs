@@ -2,13 +2,14 @@
 
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::Call;
 use super::codec::{ClientFormat, Codec};
 use super::retry::{RetryAction, backoff, classify_status};
 use super::stream::SseRelay;
 use crate::error::{ErrorContext, GatewayError, ProviderError, RequestType};
+use crate::http::Append;
 use crate::json;
 use crate::providers;
 use crate::providers::catalog::WireFormat;
@@ -186,13 +187,13 @@ pub(super) fn upstream_body(call: &Call<'_>, model: &str) -> Bytes {
         .find(|b| !b.is_ascii_whitespace())
         .is_none_or(|b| *b == b'}');
     let mut out = BytesMut::with_capacity(body.len() + model.len() + 12);
-    out.put_slice(&body[..=open]);
-    out.put_slice(b"\"model\":");
+    out.append(&body[..=open]);
+    out.append(b"\"model\":");
     json::write_json_string(&mut out, model);
     if !empty {
-        out.put_u8(b',');
+        out.append_byte(b',');
     }
-    out.put_slice(&body[open + 1..]);
+    out.append(&body[open + 1..]);
     out.freeze()
 }
 
@@ -514,7 +515,7 @@ struct Raw<'a> {
 pub(super) fn put_raw(out: &mut BytesMut, raw: &[u8]) {
     let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok();
     if is_json {
-        out.put_slice(raw);
+        out.append(raw);
     } else {
         json::write_json_string(out, &String::from_utf8_lossy(raw));
     }
@@ -535,12 +536,12 @@ fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64, raw: Raw<
     }
     let empty = body[start + 1..end].iter().all(|b| b.is_ascii_whitespace());
     let mut out = BytesMut::with_capacity(body.len() + 160);
-    out.put_slice(&body[..end]);
+    out.append(&body[..end]);
     if !empty {
-        out.put_u8(b',');
+        out.append_byte(b',');
     }
     // Written by hand: this runs on every non-stream response.
-    out.put_slice(b"\"extra_fields\":{");
+    out.append(b"\"extra_fields\":{");
     let mut first = true;
     for (name, value) in [
         ("provider", ctx.provider.as_deref()),
@@ -549,30 +550,30 @@ fn with_extra_fields(body: Bytes, ctx: &ErrorContext, latency_ms: u64, raw: Raw<
     ] {
         if let Some(v) = value {
             if !first {
-                out.put_u8(b',');
+                out.append_byte(b',');
             }
             first = false;
-            out.put_u8(b'"');
-            out.put_slice(name.as_bytes());
-            out.put_slice(b"\":");
+            out.append_byte(b'"');
+            out.append(name.as_bytes());
+            out.append(b"\":");
             json::write_json_string(&mut out, v);
         }
     }
     if !first {
-        out.put_u8(b',');
+        out.append_byte(b',');
     }
-    out.put_slice(b"\"latency\":");
+    out.append(b"\"latency\":");
     crate::http::put_decimal(&mut out, latency_ms);
     if let Some(r) = raw.request {
-        out.put_slice(b",\"raw_request\":");
+        out.append(b",\"raw_request\":");
         put_raw(&mut out, r);
     }
     if let Some(r) = raw.response {
-        out.put_slice(b",\"raw_response\":");
+        out.append(b",\"raw_response\":");
         put_raw(&mut out, r);
     }
-    out.put_u8(b'}');
-    out.put_slice(&body[end..]);
+    out.append_byte(b'}');
+    out.append(&body[end..]);
     out.freeze()
 }
 

@@ -2,7 +2,9 @@
 
 use std::ops::Range;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+
+use crate::http::Append;
 
 use super::RequestFields;
 
@@ -19,7 +21,7 @@ pub fn rewrite(body: &Bytes, fields: &RequestFields, new_model: Option<&str>) ->
         _ => {
             let mut out = BytesMut::with_capacity(segments.iter().map(Bytes::len).sum());
             for seg in &segments {
-                out.put_slice(seg);
+                out.append(seg);
             }
             out.freeze()
         }
@@ -80,9 +82,9 @@ pub fn rewrite_segments(
 }
 
 /// Appends `s` as a JSON string literal (quotes included), escaping only what JSON requires.
-pub fn write_json_string(out: &mut impl BufMut, s: &str) {
+pub fn write_json_string(out: &mut impl Append, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.put_u8(b'"');
+    out.append_byte(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -104,10 +106,10 @@ pub fn write_json_string(out: &mut impl BufMut, s: &str) {
             ],
             _ => continue,
         };
-        out.put_slice(&bytes[start..i]);
-        out.put_slice(escape);
+        out.append(&bytes[start..i]);
+        out.append(escape);
         start = i + 1;
     }
-    out.put_slice(&bytes[start..]);
-    out.put_u8(b'"');
+    out.append(&bytes[start..]);
+    out.append_byte(b'"');
 }

@@ -1,9 +1,9 @@
 //! What a handler answers, and how its head is written on the wire.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{ErrorContext, GatewayError};
-use crate::http::put_decimal;
+use crate::http::{Append, put_decimal};
 use crate::inference::stream::SseRelay;
 
 /// A response header name: static for the ones we write, owned for forwarded ones.
@@ -111,29 +111,29 @@ pub fn encode_head(
     framing: Framing,
     keep_alive: bool,
 ) {
-    out.put_slice(b"HTTP/1.1 ");
+    out.append(b"HTTP/1.1 ");
     put_decimal(out, u64::from(status));
-    out.put_u8(b' ');
-    out.put_slice(reason(status).as_bytes());
-    out.put_slice(b"\r\n");
+    out.append_byte(b' ');
+    out.append(reason(status).as_bytes());
+    out.append(b"\r\n");
     for (name, value) in headers {
-        out.put_slice(name.as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
+        out.append(name.as_bytes());
+        out.append(b": ");
+        out.append(value.as_bytes());
+        out.append(b"\r\n");
     }
     match framing {
         Framing::Length(n) => {
-            out.put_slice(b"content-length: ");
+            out.append(b"content-length: ");
             put_decimal(out, n as u64);
-            out.put_slice(b"\r\n");
+            out.append(b"\r\n");
         }
-        Framing::Chunked => out.put_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::Chunked => out.append(b"transfer-encoding: chunked\r\n"),
     }
     if !keep_alive {
-        out.put_slice(b"connection: close\r\n");
+        out.append(b"connection: close\r\n");
     }
-    out.put_slice(b"\r\n");
+    out.append(b"\r\n");
 }
 
 /// Frames `data` as one HTTP/1.1 chunk into `out`.
@@ -156,12 +156,12 @@ pub fn encode_chunk_parts<T: AsRef<[u8]>>(out: &mut BytesMut, parts: &[T]) {
             break;
         }
     }
-    out.put_slice(&hex[i..]);
-    out.put_slice(b"\r\n");
+    out.append(&hex[i..]);
+    out.append(b"\r\n");
     for p in parts {
-        out.put_slice(p.as_ref());
+        out.append(p.as_ref());
     }
-    out.put_slice(b"\r\n");
+    out.append(b"\r\n");
 }
 
 /// The last chunk of a chunked body.
