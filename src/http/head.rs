@@ -148,14 +148,14 @@ impl Headers {
     /// The first value of the field `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| super::same_name(n, name))
             .map(|(_, v)| v)
     }
 
     /// Every value of the field `name` (case-insensitive), in order.
     pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
         self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| super::same_name(n, name))
             .map(|(_, v)| v)
     }
 
@@ -347,7 +347,9 @@ struct Framing {
 impl Framing {
     /// Takes one header field into account.
     fn observe(&mut self, name: &str, value: &[u8]) -> Result<(), HeadError> {
-        if name.eq_ignore_ascii_case("content-length") {
+        // Lengths compared first (inlined): most fields are none of these.
+        let is = |known: &str| super::same_name(name, known);
+        if is("content-length") {
             // A list of identical values ("5, 5") may be treated as one (RFC 9110 §8.6).
             for item in value.split(|&b| b == b',') {
                 let n = parse_length(item.trim_ascii())?;
@@ -356,7 +358,7 @@ impl Framing {
                     _ => self.content_length = Some(n),
                 }
             }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        } else if is("transfer-encoding") {
             self.has_transfer_encoding = true;
             for item in value.split(|&b| b == b',') {
                 let token = item.trim_ascii();
@@ -365,12 +367,12 @@ impl Framing {
                         .push(String::from_utf8_lossy(token).into_owned());
                 }
             }
-        } else if name.eq_ignore_ascii_case("connection") {
+        } else if is("connection") {
             for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 self.conn_close |= token.eq_ignore_ascii_case(b"close");
                 self.conn_keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
             }
-        } else if name.eq_ignore_ascii_case("expect") {
+        } else if is("expect") {
             self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
         }
         Ok(())

@@ -37,6 +37,13 @@ impl Append for Vec<u8> {
     }
 }
 
+/// Whether two header names are equal ignoring ASCII case. The length test is inlined, so the
+/// usual mismatch costs no call (a request's headers are looked up by name a dozen times).
+#[inline]
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
+}
+
 /// Appends `n` in decimal, without the formatting machinery (it runs for every request).
 pub fn put_decimal(out: &mut impl Append, mut n: u64) {
     let mut digits = [0u8; 20];

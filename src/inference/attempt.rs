@@ -499,7 +499,7 @@ fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, String)> {
     ];
     resp.headers()
         .iter()
-        .filter(|(n, _)| !SKIP.iter().any(|s| n.eq_ignore_ascii_case(s)))
+        .filter(|(n, _)| !SKIP.iter().any(|s| crate::http::same_name(n, s)))
         .map(|(n, v)| (HeaderName::Owned(n.to_ascii_lowercase()), v.to_string()))
         .collect()
 }

@@ -398,6 +398,10 @@ async fn serve(
         .headers
         .iter()
         .filter_map(|(n, v)| {
+            // First byte first: almost no header starts with `x`, and the full test is a call.
+            if n.as_bytes().first().map(|b| b | 0x20) != Some(b'x') {
+                return None;
+            }
             let prefix = n.get(..EXTRA_HEADER_PREFIX.len())?;
             let name = &n[EXTRA_HEADER_PREFIX.len()..];
             (prefix.eq_ignore_ascii_case(EXTRA_HEADER_PREFIX)
