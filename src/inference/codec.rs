@@ -433,7 +433,18 @@ fn count_tokens_response(
 
 /// The client's request in the unified schema, decoded once per request (fallbacks reuse it).
 fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayError> {
-    let decoded = call.unified.get_or_init(|| match call.client {
+    let decoded = call
+        .unified
+        .get_or_init(|| decode_unified(call).map(Box::new));
+    decoded
+        .as_ref()
+        .map(|req| &**req)
+        .map_err(|e| GatewayError::BadRequest(e.clone()))
+}
+
+/// Decodes the client's body, in its format, into the unified schema.
+fn decode_unified(call: &Call<'_>) -> Result<ChatRequest, String> {
+    match call.client {
         ClientFormat::OpenAi => serde_json::from_slice::<ChatRequest>(call.body)
             .map_err(|e| format!("invalid request body: {e}")),
         ClientFormat::Anthropic => {
@@ -450,10 +461,7 @@ fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayErr
             gemini::request_from_gemini(call.body, call.op.is_stream()).map_err(|e| e.to_string())
         }
         ClientFormat::Cohere => cohere::request_from_cohere(call.body).map_err(|e| e.to_string()),
-    });
-    decoded
-        .as_ref()
-        .map_err(|e| GatewayError::BadRequest(e.clone()))
+    }
 }
 
 /// Provider events to OpenAI chunk events.

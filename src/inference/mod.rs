@@ -247,8 +247,9 @@ pub struct Call<'a> {
     /// The wire format the client speaks.
     pub client: ClientFormat,
     /// The request decoded into the unified schema, for cross-format attempts (decoded at most
-    /// once, and only when an attempt needs it).
-    pub unified: OnceCell<Result<ChatRequest, String>>,
+    /// once, and only when an attempt needs it). Boxed: the schema is large, and this cell sits
+    /// in every request's future, translated or not.
+    pub unified: OnceCell<Result<Box<ChatRequest>, String>>,
     /// What the attempts did: provider wait time, and for the request log the key, retries and
     /// fallback.
     pub trail: &'a Trail,

@@ -61,9 +61,11 @@ impl Conn {
 
     /// Writes all of `buf`.
     pub(crate) async fn write_all<T: IoBuf>(&mut self, buf: T) -> io::Result<()> {
+        // The TLS futures are boxed: inline, their state (several hundred bytes) would be in
+        // every exchange's future, copied on each request over plain TCP too.
         let (res, _) = match self {
             Conn::Plain(s) => s.write_all(buf).await,
-            Conn::Tls(s, _) => s.write_all(buf).await,
+            Conn::Tls(s, _) => Box::pin(s.write_all(buf)).await,
         };
         res.map(|_| ())
     }
@@ -85,7 +87,8 @@ impl ReadOwned for Conn {
     async fn read_owned<T: IoBufMut>(&mut self, buf: T) -> (io::Result<usize>, T) {
         match self {
             Conn::Plain(s) => s.read(buf).await,
-            Conn::Tls(s, _) => s.read(buf).await,
+            // Boxed, as in `write_all`.
+            Conn::Tls(s, _) => Box::pin(s.read(buf)).await,
         }
     }
 }
