@@ -229,6 +229,7 @@ pub fn scan_object(
 
 /// Reads a key at `i` (its opening quote) and the colon after it; returns where the value
 /// starts (before any whitespace). A top-level key is recorded in `current`.
+#[inline(always)]
 fn key(
     body: &[u8],
     i: usize,
@@ -258,7 +259,9 @@ fn finish(body: &[u8], non_ascii: bool) -> Result<(), JsonError> {
 }
 
 /// Index just past the closing quote of the string whose contents start at `from`, and whether
-/// it has escapes.
+/// it has escapes. Inlined (as are the helpers it calls): it runs for every string, most of
+/// them short keys, where a call and its returned tuple cost as much as the search.
+#[inline(always)]
 fn string_end(body: &[u8], from: usize, non_ascii: &mut bool) -> Result<(usize, bool), JsonError> {
     let mut i = from;
     let mut escaped = false;
@@ -295,7 +298,7 @@ const fn is_special(b: u8) -> bool {
 /// First index at or after `i` holding a special byte (`body.len()` if none). Sets `non_ascii`
 /// when it passes a byte above 0x7f (or may see one just beyond the special byte).
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 fn next_special(body: &[u8], mut i: usize, non_ascii: &mut bool) -> usize {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
@@ -406,15 +409,18 @@ fn skip_ws(body: &[u8], mut i: usize) -> usize {
     i
 }
 
+#[cold]
 fn invalid(why: &str) -> JsonError {
     JsonError::Invalid(why.to_string())
 }
 
+#[cold]
 fn invalid_at(why: &str, at: usize) -> JsonError {
     JsonError::Invalid(format!("{why} at byte {at}"))
 }
 
 /// "expected X" at `i`, or the end of the body.
+#[cold]
 fn unexpected(body: &[u8], i: usize, expected: &str) -> JsonError {
     if i >= body.len() {
         JsonError::Invalid(format!("unexpected end of the body, expected {expected}"))
