@@ -44,8 +44,7 @@ pub async fn run(
         .map_err(|_| GatewayError::FormatNotServed(provider.to_string()))?
         .with_responses_api(providers::responses::native_on(route.spec.name))
         .on_vertex(route.spec.format == WireFormat::Vertex);
-    let body = codec.request_body(call, model)?;
-    let body_sent = body.clone();
+    let sent = codec.request_body(call, model)?;
     let limits = route.limits;
     let drop_excess = table.client.drop_excess_requests;
     let acquire = || async {
@@ -91,7 +90,7 @@ pub async fn run(
         };
         call.trail.key(key);
         let attempt_started = Instant::now();
-        let outcome = exchange(worker, route, call, key, &body, codec, model).await;
+        let outcome = exchange(worker, route, call, key, &sent, codec, model).await;
         let took = attempt_started.elapsed();
         call.add_wait(took);
         worker.metrics.upstream(provider, took);
@@ -106,7 +105,7 @@ pub async fn run(
                 drop(permit.take());
                 let latency_ms = started.elapsed().as_millis() as u64;
                 let raw = Raw {
-                    request: route.send_back_raw_request.then_some(&body_sent[..]),
+                    request: route.send_back_raw_request.then_some(&sent[..]),
                     response: raw_response.as_deref(),
                 };
                 let body = match call.client {
@@ -298,7 +297,7 @@ async fn exchange(
         method: "POST",
         path,
         headers: &headers,
-        body: body.clone(),
+        body,
     };
     let started = Instant::now();
     // One deadline for the whole exchange: sending, then reading the answer.

@@ -84,7 +84,7 @@ async fn fetch(worker: &Worker, route: &ProviderRoute) -> Result<Vec<Value>, Gat
         method: "GET",
         path,
         headers: &headers,
-        body: bytes::Bytes::new(),
+        body: &crate::upstream::NO_BODY,
     };
     let exchange = async {
         let resp = worker

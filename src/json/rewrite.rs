@@ -14,6 +14,9 @@ use super::RequestFields;
 /// Returns `body.clone()` (no copy) when nothing changes: no `fallbacks`, and `new_model` is
 /// `None` or equal to the current model. A body without a `model` member gets none inserted.
 pub fn rewrite(body: &Bytes, fields: &RequestFields, new_model: Option<&str>) -> Bytes {
+    if fields.extra_model_spans.is_empty() && fields.extra_fallbacks_spans.is_empty() {
+        return rewrite_single(body, fields, new_model);
+    }
     let segments = rewrite_segments(body, fields, new_model);
     match segments.as_slice() {
         [] => Bytes::new(),
@@ -26,6 +29,56 @@ pub fn rewrite(body: &Bytes, fields: &RequestFields, new_model: Option<&str>) ->
             out.freeze()
         }
     }
+}
+
+/// [`rewrite`] for the usual body, where `model` and `fallbacks` appear at most once: one
+/// exactly sized copy (a frozen buffer with spare room would allocate again), no segment list.
+fn rewrite_single(body: &Bytes, fields: &RequestFields, new_model: Option<&str>) -> Bytes {
+    let model = match (new_model, &fields.model_span) {
+        (Some(new), Some(span)) if fields.model.as_deref() != Some(new) => {
+            Some((span.clone(), Some(new)))
+        }
+        _ => None,
+    };
+    let removal = fields.fallbacks_span.clone().map(|span| (span, None));
+    let mut edits = match (model, removal) {
+        (None, None) => return body.clone(),
+        (Some(a), Some(b)) if b.0.start < a.0.start => [Some(b), Some(a)],
+        (a, b) => [a, b],
+    };
+    // Spans come from read_fields on this body; clamp anyway so a mismatched pair cannot panic.
+    let mut pos = 0;
+    let mut len = body.len();
+    for (span, repl) in edits.iter_mut().flatten() {
+        let start = span.start.clamp(pos, body.len());
+        let end = span.end.clamp(start, body.len());
+        len = len - (end - start) + repl.map_or(0, json_string_len);
+        pos = end;
+        *span = start..end;
+    }
+    let mut out = BytesMut::with_capacity(len);
+    let mut pos = 0;
+    for (span, repl) in edits.into_iter().flatten() {
+        out.append(&body[pos..span.start]);
+        if let Some(r) = repl {
+            write_json_string(&mut out, r);
+        }
+        pos = span.end;
+    }
+    out.append(&body[pos..]);
+    out.freeze()
+}
+
+/// The length of `s` written by [`write_json_string`].
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 /// The rewritten body as zero-copy slices of `body` plus the new model value, in order, for a
@@ -112,4 +165,19 @@ pub fn write_json_string(out: &mut impl Append, s: &str) {
     }
     out.append(&bytes[start..]);
     out.append_byte(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_length_matches_what_is_written() {
+        for s in ["", "gpt-4o", "q\"\\\n\r\t\u{8}\u{c}\u{1}\u{1f}é✓", "\u{0}x"] {
+            let mut out = Vec::new();
+            write_json_string(&mut out, s);
+            assert_eq!(json_string_len(s), out.len(), "{s:?}");
+            assert_eq!(serde_json::from_slice::<String>(&out).expect("json"), s);
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use monoio::buf::IoBufMut;
+use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
@@ -262,9 +262,9 @@ async fn read_body(
     }
 }
 
-async fn write_all(
+async fn write_all<T: IoBuf>(
     stream: &mut TcpStream,
-    data: Bytes,
+    data: T,
     worker: &Worker,
     timer: &mut Timers,
 ) -> std::io::Result<()> {
@@ -301,11 +301,12 @@ async fn write_reply(
                 Framing::Length(body.len()),
                 keep_alive,
             );
+            // Written as a `BytesMut`: freezing a buffer with spare room would allocate.
             if body.len() <= COALESCE_LIMIT {
                 out.extend_from_slice(&body);
-                write_all(stream, out.freeze(), worker, timer).await
+                write_all(stream, out, worker, timer).await
             } else {
-                write_all(stream, out.freeze(), worker, timer).await?;
+                write_all(stream, out, worker, timer).await?;
                 write_all(stream, body, worker, timer).await
             }
         }
@@ -332,7 +333,7 @@ async fn write_reply(
                     if frame.is_empty() {
                         break;
                     }
-                    write_all(stream, frame.split().freeze(), worker, timer).await?;
+                    write_all(stream, frame.split(), worker, timer).await?;
                     continue;
                 };
                 batch.push(event);
@@ -348,7 +349,7 @@ async fn write_reply(
                 }
                 encode_chunk_parts(&mut frame, &batch);
                 batch.clear();
-                write_all(stream, frame.split().freeze(), worker, timer).await?;
+                write_all(stream, frame.split(), worker, timer).await?;
             }
             write_all(stream, Bytes::from_static(LAST_CHUNK), worker, timer).await
         }

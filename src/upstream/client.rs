@@ -60,10 +60,14 @@ struct Inner {
     tls: Result<TlsConnector, String>,
 }
 
+/// The request as written: the head, and the body when it goes out after it.
+type Outgoing = (Vec<u8>, Option<Bytes>);
+
 /// Why one exchange on one connection failed.
 enum Failure {
-    /// A reused connection turned out closed before any response byte: try a fresh one.
-    Stale(UpstreamError),
+    /// A reused connection turned out closed before any response byte: try a fresh one, with
+    /// the request handed back (so the first attempt need not keep a copy).
+    Stale(UpstreamError, Outgoing),
     /// Anything else.
     Fatal(UpstreamError),
 }
@@ -72,7 +76,7 @@ impl Failure {
     /// The error to report when no retry is possible.
     fn into_error(self) -> UpstreamError {
         match self {
-            Failure::Stale(e) | Failure::Fatal(e) => e,
+            Failure::Stale(e, _) | Failure::Fatal(e) => e,
         }
     }
 }
@@ -118,24 +122,25 @@ impl Client {
     /// timeout are the caller's: dropping the future (or the response) closes the connection.
     pub async fn send(&self, target: &Target, req: Request<'_>) -> Result<Response, UpstreamError> {
         let (head, body_after) = request::encode(target, &req)?;
-        let body = body_after.then(|| req.body.clone());
+        let mut outgoing = (head, body_after.then(|| req.body.clone()));
         let is_head = req.is_head();
         let entry = self.inner.pools.entry(target);
         if let Some(conn) = entry.take() {
-            match exchange(conn, head.clone(), body.clone(), is_head, &entry).await {
+            match exchange(conn, outgoing, is_head, &entry).await {
                 Ok(resp) => return Ok(resp),
                 Err(Failure::Fatal(e)) => return Err(e),
-                Err(Failure::Stale(e)) => {
+                Err(Failure::Stale(e, back)) => {
                     // The retry goes to a fresh connection: other idle ones may be stale too,
                     // and a second stale hit must not fail a request that was never served.
                     tracing::debug!(%target, error = %e, "pooled connection was closed; retrying");
+                    outgoing = back;
                 }
             }
         }
         // Boxed: connecting (TLS, proxies) is the rare path, and its state would otherwise
         // make every request's future larger.
         let conn = Box::pin(self.connect(target)).await?;
-        exchange(conn, head, body, is_head, &entry)
+        exchange(conn, outgoing, is_head, &entry)
             .await
             .map_err(Failure::into_error)
     }
@@ -163,19 +168,24 @@ impl Client {
 /// Writes the request on `conn` and reads the response head.
 async fn exchange(
     mut conn: Conn,
-    head: Bytes,
-    body: Option<Bytes>,
+    (head, body): Outgoing,
     is_head: bool,
     pool: &Rc<PoolEntry>,
 ) -> Result<Response, Failure> {
-    if let Err(e) = conn.write_all(head).await {
-        return Err(Failure::Stale(e.into()));
+    let (res, head) = conn.write_all(head).await;
+    if let Err(e) = res {
+        return Err(Failure::Stale(e.into(), (head, body)));
     }
-    if let Some(body) = body
-        && let Err(e) = conn.write_all(body).await
-    {
-        return Err(Failure::Stale(e.into()));
-    }
+    let body = match body {
+        Some(body) => {
+            let (res, body) = conn.write_all(body).await;
+            if let Err(e) = res {
+                return Err(Failure::Stale(e.into(), (head, Some(body))));
+            }
+            Some(body)
+        }
+        None => None,
+    };
     let mut buf = BytesMut::with_capacity(HEAD_BUF);
     let mut received = false;
     loop {
@@ -197,7 +207,9 @@ async fn exchange(
         match conn.read_into(&mut buf, MIN_READ_ROOM).await {
             // A clean close before any response byte is how servers end idle keep-alive
             // connections: the request was not served, so it may go out again.
-            Ok(0) if !received => return Err(Failure::Stale(UpstreamError::Closed)),
+            Ok(0) if !received => {
+                return Err(Failure::Stale(UpstreamError::Closed, (head, body)));
+            }
             Ok(0) => {
                 let e =
                     UpstreamError::Protocol("connection closed inside the response head".into());

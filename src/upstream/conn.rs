@@ -59,15 +59,15 @@ impl Conn {
         read_append(self, buf, min_room).await
     }
 
-    /// Writes all of `buf`.
-    pub(crate) async fn write_all<T: IoBuf>(&mut self, buf: T) -> io::Result<()> {
+    /// Writes all of `buf`, and hands it back.
+    pub(crate) async fn write_all<T: IoBuf>(&mut self, buf: T) -> (io::Result<()>, T) {
         // The TLS futures are boxed: inline, their state (several hundred bytes) would be in
         // every exchange's future, copied on each request over plain TCP too.
-        let (res, _) = match self {
+        let (res, buf) = match self {
             Conn::Plain(s) => s.write_all(buf).await,
             Conn::Tls(s, _) => Box::pin(s.write_all(buf)).await,
         };
-        res.map(|_| ())
+        (res.map(|_| ()), buf)
     }
 }
 

@@ -35,6 +35,6 @@ pub use client::{Client, ClientOptions};
 pub use env_proxy::{EnvProxy, NoProxy};
 pub use error::UpstreamError;
 pub use proxy::ProxyRoute;
-pub use request::Request;
+pub use request::{NO_BODY, Request};
 pub use response::Response;
 pub use target::{Scheme, Target};

@@ -22,6 +22,9 @@ const OWN_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
+/// The body of a bodiless request, for [`Request::body`].
+pub static NO_BODY: Bytes = Bytes::new();
+
 /// One upstream request.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -31,8 +34,9 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// Headers to send (besides `Host`, `Content-Length` and `Connection`, which the client adds).
     pub headers: &'a [(&'a str, &'a str)],
-    /// The body (may be empty).
-    pub body: Bytes,
+    /// The body (may be empty). Borrowed: a small body is copied behind the head, and only a
+    /// large one is cloned (a reference count) to be written from its own buffer.
+    pub body: &'a Bytes,
 }
 
 impl Request<'_> {
@@ -45,7 +49,9 @@ impl Request<'_> {
 /// Encodes the request line and headers; appends the body too when it is small.
 ///
 /// Returns the bytes to write first and whether the body still has to be written after them.
-pub(crate) fn encode(target: &Target, req: &Request<'_>) -> Result<(Bytes, bool), UpstreamError> {
+/// A `Vec` rather than `Bytes`: it is written as it is, and freezing a buffer with spare room
+/// would allocate.
+pub(crate) fn encode(target: &Target, req: &Request<'_>) -> Result<(Vec<u8>, bool), UpstreamError> {
     let bad = |why: String| UpstreamError::InvalidRequest(why);
     if req.method.is_empty() || !req.method.bytes().all(is_token) {
         return Err(bad(format!("invalid method {:?}", req.method)));
@@ -93,7 +99,7 @@ pub(crate) fn encode(target: &Target, req: &Request<'_>) -> Result<(Bytes, bool)
     if inline {
         out.extend_from_slice(&req.body);
     }
-    Ok((Bytes::from(out), !inline))
+    Ok((out, !inline))
 }
 
 /// Whether `name` is one of [`OWN_HEADERS`]; most names are ruled out by their length alone.
@@ -155,7 +161,7 @@ mod tests {
                 ("Authorization", "Bearer k"),
                 ("content-type", "application/json"),
             ],
-            body: Bytes::from_static(b"{}"),
+            body: &Bytes::from_static(b"{}"),
         };
         let (head, body_after) = encode(&target("https://api.openai.com"), &req).expect("ok");
         assert!(!body_after);
@@ -172,7 +178,7 @@ mod tests {
             method: "POST",
             path: "/",
             headers: &[],
-            body,
+            body: &body,
         };
         let (head, body_after) = encode(&target("http://h:8080"), &req).expect("ok");
         assert!(body_after);
@@ -191,7 +197,7 @@ mod tests {
                 ("Connection", "close"),
                 ("X-A", "1"),
             ],
-            body: Bytes::new(),
+            body: &Bytes::new(),
         };
         let (head, _) = encode(&target("http://h"), &req).expect("ok");
         assert_eq!(
@@ -207,7 +213,7 @@ mod tests {
             method,
             path,
             headers,
-            body: Bytes::new(),
+            body: &NO_BODY,
         };
         assert!(encode(&t, &mk("GET", "/a b", &[])).is_err());
         assert!(encode(&t, &mk("GET", "x", &[])).is_err());

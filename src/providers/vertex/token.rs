@@ -114,7 +114,7 @@ impl TokenSource {
             method: "POST",
             path: &self.path,
             headers: &headers,
-            body: Bytes::from(body),
+            body: &Bytes::from(body),
         };
         let started = Instant::now();
         let fail = |m: String| VertexAuthError::TokenEndpoint(m);

@@ -42,7 +42,7 @@ fn writes_exactly_the_expected_head() {
             method: "POST",
             path: "/v1/chat/completions?x=1",
             headers: &headers,
-            body: Bytes::from_static(b"{\"model\":\"m\"}"),
+            body: &Bytes::from_static(b"{\"model\":\"m\"}"),
         };
         let resp = client().send(&t, req).await.expect("send");
         resp.bytes(100).await.expect("body");
@@ -87,7 +87,7 @@ fn large_body_arrives_whole() {
                 method: "POST",
                 path: "/",
                 headers: &[],
-                body: Bytes::from(body.clone()),
+                body: &Bytes::from(body.clone()),
             };
             let resp = c.send(&t, req).await.expect("send");
             assert_eq!(resp.bytes(100).await.expect("body"), expect.as_bytes());
@@ -340,7 +340,7 @@ fn bodiless_responses_keep_the_connection() {
             method: "HEAD",
             path: "/",
             headers: &[],
-            body: Bytes::new(),
+            body: &Bytes::new(),
         };
         let mut resp = c.send(&t, head).await.expect("head");
         assert_eq!(resp.chunk().await.expect("no body"), None);
@@ -516,7 +516,7 @@ fn bad_request_is_rejected_before_connecting() {
             method: "GET",
             path: "/",
             headers: &[("X", "a\r\nb")],
-            body: Bytes::new(),
+            body: &Bytes::new(),
         };
         let err = client().send(&t, req).await.expect_err("invalid");
         assert!(matches!(err, UpstreamError::InvalidRequest(_)), "{err:?}");

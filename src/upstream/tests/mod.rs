@@ -7,8 +7,6 @@ mod tls;
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::{Client, ClientOptions, ProxyRoute, Request, Target};
 
 /// A monoio runtime like the workers' (io_uring if available, epoll otherwise, timers on).
@@ -42,6 +40,6 @@ fn get(path: &str) -> Request<'_> {
         method: "GET",
         path,
         headers: &[],
-        body: Bytes::new(),
+        body: &super::NO_BODY,
     }
 }
