@@ -20,4 +20,4 @@ pub mod scan;
 pub use depth::{MAX_DEPTH, check_depth};
 pub use error::JsonError;
 pub use fields::{RequestFields, read_fields, read_fields_with_depth, read_string_field};
-pub use rewrite::{json_string_len, rewrite, rewrite_segments, write_json_string};
+pub use rewrite::{rewrite, rewrite_segments, write_json_string};

@@ -70,7 +70,7 @@ fn rewrite_single(body: &Bytes, fields: &RequestFields, new_model: Option<&str>)
 }
 
 /// The length of `s` written by [`write_json_string`].
-pub fn json_string_len(s: &str) -> usize {
+fn json_string_len(s: &str) -> usize {
     2 + s
         .bytes()
         .map(|b| match b {
