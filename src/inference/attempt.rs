@@ -100,10 +100,10 @@ pub async fn run(
                 headers,
                 body,
                 raw_response,
-                started,
             }) => {
                 drop(permit.take());
-                let latency_ms = started.elapsed().as_millis() as u64;
+                // The exchange's own time, body included (Bifrost's `latency`).
+                let latency_ms = took.as_millis() as u64;
                 let raw = Raw {
                     request: route.send_back_raw_request.then_some(&sent[..]),
                     response: raw_response.as_deref(),
@@ -205,7 +205,6 @@ enum Exchange {
         body: Bytes,
         /// The provider's body before translation, kept when `send_back_raw_response` is on.
         raw_response: Option<Bytes>,
-        started: Instant,
     },
     /// A successful stream whose first event was read and is not an error.
     Stream(Box<SseRelay>, Vec<(HeaderName, String)>),
@@ -467,7 +466,6 @@ async fn success(
         headers,
         body: codec.response_body(call, body, model)?,
         raw_response,
-        started,
     })
 }
 

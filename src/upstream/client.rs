@@ -124,8 +124,8 @@ impl Client {
         let (head, body_after) = request::encode(target, &req)?;
         let mut outgoing = (head, body_after.then(|| req.body.clone()));
         let is_head = req.is_head();
-        let entry = self.inner.pools.entry(target);
-        if let Some(conn) = entry.take() {
+        let (entry, pooled) = self.inner.pools.checkout(target);
+        if let Some(conn) = pooled {
             match exchange(conn, outgoing, is_head, &entry).await {
                 Ok(resp) => return Ok(resp),
                 Err(Failure::Fatal(e)) => return Err(e),

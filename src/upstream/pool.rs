@@ -38,9 +38,8 @@ pub(crate) struct PoolEntry {
 }
 
 impl PoolEntry {
-    /// The most recently returned connection that has not been idle too long.
-    pub(crate) fn take(&self) -> Option<Conn> {
-        let now = Instant::now();
+    /// The most recently returned connection that has not been idle too long at `now`.
+    fn take(&self, now: Instant) -> Option<Conn> {
         let mut idle = self.idle.borrow_mut();
         while let Some(newest) = idle.pop_back() {
             if now.duration_since(newest.since) >= self.idle_timeout {
@@ -111,13 +110,21 @@ impl Pools {
         }
     }
 
-    /// The pool of `target`, created on first use; sweeps all pools now and then.
-    pub(crate) fn entry(&self, target: &Target) -> Rc<PoolEntry> {
+    /// The pool of `target` (created on first use) and an idle connection from it if there is
+    /// one; sweeps all pools now and then. One clock read serves both.
+    pub(crate) fn checkout(&self, target: &Target) -> (Rc<PoolEntry>, Option<Conn>) {
         let now = Instant::now();
         if now.duration_since(self.last_sweep.get()) >= SWEEP_EVERY {
             self.last_sweep.set(now);
             self.sweep(now);
         }
+        let entry = self.entry(target);
+        let conn = entry.take(now);
+        (entry, conn)
+    }
+
+    /// The pool of `target`, created on first use.
+    fn entry(&self, target: &Target) -> Rc<PoolEntry> {
         if let Some(e) = self.map.borrow().get(target) {
             return e.clone();
         }
