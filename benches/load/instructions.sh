@@ -4,7 +4,8 @@
 # worker on the epoll driver (valgrind does not follow io_uring), warms up, zeroes the counters,
 # then counts a fixed-length wrk run of the ~1 KB passthrough chat request.
 # Usage: benches/load/instructions.sh [path/to/ringway]   (default: the release build)
-# CG_KEEP=file keeps callgrind's output there, for callgrind_annotate.
+# CG_KEEP=file keeps callgrind's output there, for callgrind_annotate; STREAM=1 counts the
+# streamed request (20 SSE events) instead.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REL="${CARGO_TARGET_DIR:-target}/release"
@@ -24,13 +25,13 @@ cat > "$D/config.json" <<JSON
  "providers": {"openai": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
   "network_config": {"base_url": "http://127.0.0.1:$MP"}}}}
 JSON
-python3 - "$D/post.lua" <<'PY'
-import json, sys
+STREAM="${STREAM:-0}" python3 - "$D/post.lua" <<'PY'
+import json, os, sys
 sys.path.insert(0, "benches/load")
 from bench import chat_body
 with open(sys.argv[1], "w") as f:
     f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-    f.write("wrk.body = " + json.dumps(chat_body(False)) + "\n")
+    f.write("wrk.body = " + json.dumps(chat_body(os.environ["STREAM"] == "1")) + "\n")
 PY
 MONOIO_FORCE_LEGACY_DRIVER=1 valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" \
   --app-dir "$D" --host 127.0.0.1 --port 0 --workers 1 --log-level warn > "$D/gw.out" 2>/dev/null &

@@ -131,6 +131,10 @@ impl ChunkedDecoder {
                     return Ok(Some(input.split_to(n).freeze()));
                 }
                 _ => {
+                    if let Some(used) = self.plain_frame(&input[..]) {
+                        input.advance(used);
+                        continue;
+                    }
                     // Walk framing bytes in place, then drop them from the buffer in one go.
                     let mut used = 0;
                     let res = self.framing(&input[..], &mut used);
@@ -139,6 +143,35 @@ impl ChunkedDecoder {
                 }
             }
         }
+    }
+
+    /// The usual framing between two chunks, `\r\n` (after data) then `<hex size>\r\n` with a
+    /// non-zero size, taken in one step; `None` (nothing consumed) for anything else, which the
+    /// state machine then walks byte by byte. Streams have one chunk per event, so this runs
+    /// per event.
+    fn plain_frame(&mut self, input: &[u8]) -> Option<usize> {
+        let start = match self.state {
+            State::DataCr if input.starts_with(b"\r\n") => 2,
+            State::Size { digits: 0 } => 0,
+            _ => return None,
+        };
+        let mut size = 0u64;
+        let mut i = start;
+        // At most 15 digits, so the size cannot overflow.
+        while let Some(v) = input.get(i).and_then(|&b| hex_value(b)) {
+            if i - start == 15 {
+                return None;
+            }
+            size = (size << 4) | u64::from(v);
+            i += 1;
+        }
+        if i == start || size == 0 || input.get(i..i + 2) != Some(b"\r\n") {
+            return None;
+        }
+        self.remaining = size;
+        self.line_len = 0;
+        self.state = State::Data;
+        Some(i + 2)
     }
 
     /// Advances through framing bytes until chunk data starts, the body ends or `input` runs

@@ -71,9 +71,17 @@ impl SseFramer {
     pub fn next_event(&mut self) -> Result<Option<Bytes>, SseError> {
         loop {
             let rest = self.buf.get(self.scan_from..).unwrap_or_default();
-            let Some(off) = memchr2(b'\n', b'\r', rest) else {
-                self.scan_from = self.buf.len();
-                return self.need_more();
+            // A line end right here (the blank line after `data: ...\n`, every event has one)
+            // needs no search: a vector search per line costs more than the line's bytes.
+            let off = match rest.first() {
+                Some(b'\n' | b'\r') => 0,
+                _ => match memchr2(b'\n', b'\r', rest) {
+                    Some(off) => off,
+                    None => {
+                        self.scan_from = self.buf.len();
+                        return self.need_more();
+                    }
+                },
             };
             let end = self.scan_from + off;
             let ending_len = match (self.buf[end], self.buf.get(end + 1)) {
