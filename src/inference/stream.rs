@@ -59,7 +59,8 @@ impl SseRelay {
         Self {
             resp,
             framer: SseFramer::new(),
-            ready: VecDeque::new(),
+            // One upstream read often holds many events: start with room for them.
+            ready: VecDeque::with_capacity(16),
             idle_timeout,
             timer,
             finished: false,

@@ -51,7 +51,6 @@ pub fn read_fields(body: &[u8]) -> Result<RequestFields, JsonError> {
 /// [`read_fields`] with an explicit nesting limit.
 pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFields, JsonError> {
     let mut fields = RequestFields::default();
-    let mut model_spans: Vec<Range<usize>> = Vec::new();
     // (member index, key start, value end) of every `fallbacks` member.
     let mut fallbacks_members: Vec<(usize, usize, usize)> = Vec::new();
     let mut index = 0;
@@ -60,7 +59,10 @@ pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFi
             b"model" => match m.kind {
                 Kind::String => {
                     fields.model = Some(decode_string(body, m)?);
-                    model_spans.push(m.value.clone());
+                    // The last one is the model span; earlier duplicates (rare) are extras.
+                    if let Some(earlier) = fields.model_span.replace(m.value.clone()) {
+                        fields.extra_model_spans.push(earlier);
+                    }
                 }
                 Kind::Null => {}
                 _ => return Err(wrong_type("model", "a string")),
@@ -84,8 +86,6 @@ pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFi
         Ok(())
     })?;
 
-    fields.model_span = model_spans.pop();
-    fields.extra_model_spans = model_spans;
     let mut removals = removal_spans(body, &fallbacks_members)?;
     fields.fallbacks_span = removals.pop();
     fields.extra_fallbacks_spans = removals;

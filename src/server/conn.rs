@@ -311,7 +311,8 @@ async fn write_reply(
             }
         }
         ReplyBody::Stream(mut relay) => {
-            let mut frame = BytesMut::with_capacity(4096);
+            // Room for the head and a first batch of events without growing (growing copies).
+            let mut frame = BytesMut::with_capacity(8192);
             encode_head(
                 &mut frame,
                 reply.status,
@@ -322,7 +323,7 @@ async fn write_reply(
             // Each event is written as soon as it arrives; events that arrived together (one
             // upstream read) share one write, which delays none of them. The events already
             // buffered (the first one was read to check it for an error) go out with the head.
-            let mut batch: Vec<Bytes> = Vec::with_capacity(8);
+            let mut batch: Vec<Bytes> = Vec::with_capacity(MAX_EVENTS_PER_WRITE);
             loop {
                 let event = if frame.is_empty() {
                     relay.next_event().await
