@@ -91,7 +91,11 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         let in_flight = worker.in_flight();
         // Boxed so that an idle connection's task stays small: the request's (large) state
         // machine only exists while a request is being served.
-        let reply = Box::pin(router::route(&worker, &head, body)).await;
+        // Written straight into the allocation: `Box::pin(fut)` builds the whole (mostly
+        // not yet used) state on the stack first and copies all of it.
+        let slot = Box::new_uninit();
+        let route = Box::into_pin(Box::write(slot, router::route(&worker, &head, body)));
+        let reply = route.await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
         let written = write_reply(&mut stream, reply, keep_alive, &worker, timer).await;
         drop(in_flight);
