@@ -159,20 +159,15 @@ pub fn scan_object(
                         state = State::AfterValue;
                         (Kind::Number, false)
                     }
-                    Some(b't') => {
-                        i = literal_end(body, i, b"true")?;
+                    Some(&b @ (b't' | b'f' | b'n')) => {
+                        let (word, kind): (&[u8], _) = match b {
+                            b't' => (b"true", Kind::Bool),
+                            b'f' => (b"false", Kind::Bool),
+                            _ => (b"null", Kind::Null),
+                        };
+                        i = literal_end(body, i, word)?;
                         state = State::AfterValue;
-                        (Kind::Bool, false)
-                    }
-                    Some(b'f') => {
-                        i = literal_end(body, i, b"false")?;
-                        state = State::AfterValue;
-                        (Kind::Bool, false)
-                    }
-                    Some(b'n') => {
-                        i = literal_end(body, i, b"null")?;
-                        state = State::AfterValue;
-                        (Kind::Null, false)
+                        (kind, false)
                     }
                     _ => return Err(unexpected(body, i, "a value")),
                 };
