@@ -93,8 +93,10 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         // machine only exists while a request is being served.
         // Written straight into the allocation: `Box::pin(fut)` builds the whole (mostly
         // not yet used) state on the stack first and copies all of it.
-        let slot = Box::new_uninit();
-        let route = Box::into_pin(Box::write(slot, router::route(&worker, &head, body)));
+        let mut slot = Box::new_uninit();
+        slot.write(router::route(&worker, &head, body));
+        // SAFETY: initialised on the line above (`Box::write` does this, from Rust 1.87).
+        let route = Box::into_pin(unsafe { slot.assume_init() });
         let reply = route.await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
         let written = write_reply(&mut stream, reply, keep_alive, &worker, timer).await;

@@ -97,7 +97,7 @@ pub(crate) fn encode(target: &Target, req: &Request<'_>) -> Result<(Vec<u8>, boo
     }
     out.extend_from_slice(b"Connection: keep-alive\r\n\r\n");
     if inline {
-        out.extend_from_slice(&req.body);
+        out.extend_from_slice(req.body);
     }
     Ok((out, !inline))
 }
