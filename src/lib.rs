@@ -7,7 +7,7 @@
 //!  -> server::conn     HTTP/1.1 loop: limits, header/body/keep-alive timeouts
 //!  -> server::router   /v1/*, /health, 404
 //!  -> config::snapshot this core's config (one relaxed atomic load per request)
-//!  -> json             depth pre-scan, lazy field read (model, stream, fallbacks), byte splice
+//!  -> json             one validating scan, field read (model, stream, fallbacks), byte splice
 //!  -> routing::keys    provider/model -> enabled keys allowing the model -> weighted pick
 //!  -> inference        admission (concurrency + buffer), retries with async backoff, fallbacks
 //!  -> upstream         this core's keep-alive pool (DNS off-core, rustls, CONNECT/SOCKS5)
