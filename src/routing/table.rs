@@ -5,11 +5,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-
-// Looked up on every request; keys come from config, so a fast unkeyed-quality hash is fine.
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::time::Duration;
+
+// Looked up on every request. The keys come from config, not from clients, so a fast hash
+// without SipHash's flooding resistance is safe.
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::{AzureKeyConfig, Config, GlobalProxyConfig, Key, ProviderConfig, ProxyType};
 use crate::error::{GatewayError, RequestType};

@@ -2,11 +2,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 // Looked up on every request; targets come from config (SipHash cost more than the checkout).
 use foldhash::HashMap;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use super::conn::Conn;
 use super::target::Target;
