@@ -9,7 +9,8 @@
 //! 2. [`rewrite`] then splices the new model in and the `fallbacks` member out, leaving every
 //!    other byte of the body untouched (or returns the body itself when nothing changes).
 //!
-//! Bodies that a full parser will read (translated requests) go through [`check_depth`] first.
+//! [`check_depth`] guards the bodies sonic-rs walks elsewhere (the request log's field
+//! extraction from request and response bodies).
 
 mod depth;
 mod error;
