@@ -92,7 +92,7 @@ pub async fn run(
         let attempt_started = Instant::now();
         let outcome = exchange(worker, route, call, key, &sent, codec, model).await;
         let took = attempt_started.elapsed();
-        call.add_wait(took);
+        call.trail.add_wait(took);
         worker.metrics.upstream(provider, took);
         let (action, err) = match outcome {
             Ok(Exchange::Body {
@@ -164,7 +164,7 @@ pub async fn run(
                 // The backoff sleep does not hold a concurrency slot.
                 drop(permit.take());
                 crate::timer::sleep(wait).await;
-                call.add_wait(wait);
+                call.trail.add_wait(wait);
                 permit = Some(acquire().await?);
             }
         }

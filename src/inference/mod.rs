@@ -16,7 +16,7 @@ pub mod stream;
 pub mod trail;
 
 use std::cell::OnceCell;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -253,13 +253,6 @@ pub struct Call<'a> {
     /// What the attempts did: provider wait time, and for the request log the key, retries and
     /// fallback.
     pub trail: &'a Trail,
-}
-
-impl Call<'_> {
-    /// Adds time spent waiting on a provider.
-    pub fn add_wait(&self, d: Duration) {
-        self.trail.add_wait(d);
-    }
 }
 
 /// Serves one chat, text-completion or embedding request.

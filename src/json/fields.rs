@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use sonic_rs::{JsonType, JsonValueTrait};
 
-use super::scan::{Kind, Member, scan_object};
+use super::scan::{Kind, Member, is_ws, scan_object, skip_ws};
 use super::{JsonError, MAX_DEPTH};
 
 /// The request fields the gateway routes on, with the byte spans needed to rewrite the body.
@@ -124,13 +124,18 @@ fn key<'a>(body: &'a [u8], m: &Member) -> Result<std::borrow::Cow<'a, [u8]>, Jso
 /// A string member's value, unescaped.
 fn decode_string(body: &[u8], m: &Member) -> Result<String, JsonError> {
     if m.value_escaped {
-        return sonic_rs::from_slice(&body[m.value.clone()])
-            .map_err(|_| JsonError::Invalid("invalid string escape".into()));
+        return sonic_rs::from_slice(&body[m.value.clone()]).map_err(|_| bad_escape());
     }
-    // The scan has checked the body's UTF-8 (and a plain string has no escapes to undo).
+    // A plain string has no escapes to undo; its UTF-8 is checked here (the scan checks the
+    // whole body's only once it reaches the end).
     std::str::from_utf8(&body[m.value.start + 1..m.value.end - 1])
         .map(str::to_owned)
         .map_err(|_| JsonError::Invalid("invalid UTF-8".into()))
+}
+
+/// A string whose escapes do not decode.
+fn bad_escape() -> JsonError {
+    JsonError::Invalid("invalid string escape".into())
 }
 
 /// Builds a [`JsonError::WrongType`].
@@ -146,23 +151,9 @@ fn decode_string_array(raw: &[u8]) -> Result<Vec<String>, JsonError> {
         if elem.get_type() != JsonType::String {
             return Err(wrong_type("fallbacks", "an array of strings"));
         }
-        let text = elem
-            .as_str()
-            .ok_or_else(|| JsonError::Invalid("invalid string escape".into()))?;
-        out.push(text.to_owned());
+        out.push(elem.as_str().ok_or_else(bad_escape)?.to_owned());
     }
     Ok(out)
-}
-
-/// True for the four JSON whitespace bytes.
-const fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// First index at or after `from` that is not JSON whitespace (`body.len()` if none).
-fn skip_ws(body: &[u8], from: usize) -> usize {
-    let rest = body.get(from..).unwrap_or_default();
-    from + rest.iter().position(|&b| !is_ws(b)).unwrap_or(rest.len())
 }
 
 /// Index just after the last non-whitespace byte before `end` (0 if none).

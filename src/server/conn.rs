@@ -90,9 +90,9 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         };
         let in_flight = worker.in_flight();
         // Boxed so that an idle connection's task stays small: the request's (large) state
-        // machine only exists while a request is being served.
-        // Written straight into the allocation: `Box::pin(fut)` builds the whole (mostly
-        // not yet used) state on the stack first and copies all of it.
+        // machine only exists while a request is being served. Written straight into the
+        // allocation: `Box::pin(fut)` builds the whole (mostly unused) state on the stack and
+        // copies all of it.
         let mut slot = Box::new_uninit();
         slot.write(router::route(&worker, &head, body));
         // SAFETY: initialised on the line above (`Box::write` does this, from Rust 1.87).
