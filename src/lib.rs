@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod alloc;
+pub mod boxed;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -90,7 +90,11 @@ pub async fn run(
         };
         call.trail.key(key);
         let attempt_started = Instant::now();
-        let outcome = exchange(worker, route, call, key, &sent, codec, model).await;
+        // Boxed: the exchange's state is most of an attempt's, and would otherwise be copied
+        // at every level above it.
+        let outcome =
+            crate::boxed::in_place(|| exchange(worker, route, call, key, &sent, codec, model))
+                .await;
         let took = attempt_started.elapsed();
         call.trail.add_wait(took);
         worker.metrics.upstream(provider, took);

@@ -90,14 +90,8 @@ pub async fn serve(mut stream: TcpStream, worker: Rc<Worker>) {
         };
         let in_flight = worker.in_flight();
         // Boxed so that an idle connection's task stays small: the request's (large) state
-        // machine only exists while a request is being served. Written straight into the
-        // allocation: `Box::pin(fut)` builds the whole (mostly unused) state on the stack and
-        // copies all of it.
-        let mut slot = Box::new_uninit();
-        slot.write(router::route(&worker, &head, body));
-        // SAFETY: initialised on the line above (`Box::write` does this, from Rust 1.87).
-        let route = Box::into_pin(unsafe { slot.assume_init() });
-        let reply = route.await;
+        // machine only exists while a request is being served.
+        let reply = crate::boxed::in_place(|| router::route(&worker, &head, body)).await;
         let keep_alive = head.keep_alive && !worker.shutting_down();
         let written = write_reply(&mut stream, reply, keep_alive, &worker, timer).await;
         drop(in_flight);
