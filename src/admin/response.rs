@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::config::ConfigError;
 use crate::error::{ErrorContext, GatewayError};
 use crate::routing::table::TableError;
-use crate::server::reply::{HeaderName, Reply};
+use crate::server::reply::{HeaderName, HeaderValue, Reply};
 use crate::store::StoreError;
 
 /// Why an admin request failed; each maps to the status Bifrost's handlers answer with.
@@ -64,7 +64,7 @@ pub struct AdminReply {
     /// HTTP status.
     pub status: u16,
     /// Extra headers (`content-type` is always JSON).
-    pub headers: Vec<(HeaderName, String)>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// JSON body.
     pub body: Bytes,
 }
@@ -89,7 +89,7 @@ impl AdminReply {
 
     /// Adds a header.
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name.into(), value));
+        self.headers.push((name.into(), value.into()));
         self
     }
 

@@ -15,7 +15,7 @@ use crate::providers;
 use crate::providers::catalog::WireFormat;
 use crate::routing::keys::{KeyError, KeyPin};
 use crate::routing::table::{Endpoint, ProviderRoute, RouteTable};
-use crate::server::reply::{HeaderName, Reply, ReplyBody};
+use crate::server::reply::{HeaderName, HeaderValue, Reply, ReplyBody};
 use crate::server::worker::Worker;
 use crate::timer::PooledTimer;
 use crate::upstream::{self, Request, Response};
@@ -205,13 +205,13 @@ enum Exchange {
     /// A complete successful body.
     Body {
         status: u16,
-        headers: Vec<(HeaderName, String)>,
+        headers: Vec<(HeaderName, HeaderValue)>,
         body: Bytes,
         /// The provider's body before translation, kept when `send_back_raw_response` is on.
         raw_response: Option<Bytes>,
     },
     /// A successful stream whose first event was read and is not an error.
-    Stream(Box<SseRelay>, Vec<(HeaderName, String)>),
+    Stream(Box<SseRelay>, Vec<(HeaderName, HeaderValue)>),
     /// An error status, or an error event first in a stream.
     Failed(ProviderError),
 }
@@ -321,7 +321,7 @@ async fn exchange(
     let raw_request = route.send_back_raw_request.then(|| body.clone());
     let headers = forwarded_headers(&resp)
         .into_iter()
-        .map(|(n, v)| (n.into_owned(), v))
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
     let body = match timer.until(deadline, resp.bytes(MAX_ERROR_BODY)).await {
         Ok(Ok(b)) => b,
@@ -473,15 +473,17 @@ async fn success(
     })
 }
 
-fn content_type(resp: &Response) -> String {
-    resp.header("content-type")
-        .unwrap_or("application/json")
-        .to_string()
+fn content_type(resp: &Response) -> HeaderValue {
+    match resp.header("content-type") {
+        // The usual answer needs no copy.
+        None | Some("application/json") => "application/json".into(),
+        Some(v) => v.to_owned().into(),
+    }
 }
 
 /// Provider headers worth passing to the client (rate limits, request ids), minus hop-by-hop
 /// and framing headers that the gateway writes itself.
-fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, String)> {
+fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, HeaderValue)> {
     const SKIP: &[&str] = &[
         "connection",
         "keep-alive",
@@ -501,7 +503,12 @@ fn forwarded_headers(resp: &Response) -> Vec<(HeaderName, String)> {
     resp.headers()
         .iter()
         .filter(|(n, _)| !SKIP.iter().any(|s| crate::http::same_name(n, s)))
-        .map(|(n, v)| (HeaderName::Owned(n.to_ascii_lowercase()), v.to_string()))
+        .map(|(n, v)| {
+            (
+                HeaderName::Owned(n.to_ascii_lowercase()),
+                v.to_owned().into(),
+            )
+        })
         .collect()
 }
 

@@ -81,15 +81,29 @@ pub fn forwardable(name: &str, filter: &HeaderFilter) -> bool {
 
 /// Splits `provider/model` on the first `/`, as Bifrost does.
 pub fn split_model(model: &str) -> Result<(&str, &str), GatewayError> {
-    let model = model.trim();
+    let model = trim(model);
     if model.is_empty() {
         return Err(GatewayError::BadRequest("model is required".into()));
     }
     match model.split_once('/') {
-        Some((p, m)) if !p.trim().is_empty() && !m.trim().is_empty() => Ok((p.trim(), m.trim())),
+        Some((p, m)) if !trim(p).is_empty() && !trim(m).is_empty() => Ok((trim(p), trim(m))),
         _ => Err(GatewayError::BadRequest(format!(
             "provider is required in model field (format: provider/model), got '{model}'"
         ))),
+    }
+}
+
+/// `s` without leading and trailing Unicode whitespace (Go's `strings.TrimSpace`, as Bifrost
+/// does). Every whitespace character is either an ASCII byte up to `' '` or starts with a byte
+/// above 0x7f, so a name with printable ASCII at both ends is returned as it is, without
+/// `str::trim`'s character decoding (this runs for each part of each request's model).
+#[inline]
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -154,7 +168,7 @@ pub fn error_reply(client: ClientFormat, err: &GatewayError, ctx: &ErrorContext)
             {
                 reply
                     .headers
-                    .push(("x-amzn-errortype".into(), kind.to_string()));
+                    .push(("x-amzn-errortype".into(), kind.to_string().into()));
             }
             reply
         }
@@ -180,7 +194,7 @@ pub fn resolve_model<'a>(
     let Some(default) = dialect.default_provider else {
         return split_model(named);
     };
-    let named = named.trim();
+    let named = trim(named);
     let model = if named.is_empty() {
         dialect.deployment.unwrap_or("")
     } else {
@@ -466,6 +480,30 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_agrees_with_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\ta\n",
+            "gpt-4o",
+            "openai/gpt-4o",
+            "\u{a0}x",
+            "x\u{3000}",
+            "\u{85}",
+            "é",
+            "xé",
+            "\u{1c}x",
+            "x\u{7f}",
+            "\u{2028}a\u{2029}",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn extra_header_filter() {

@@ -333,7 +333,7 @@ fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 /// Runs a whole request; the provider answers 200 `{"ok":true}` unless short-circuited.

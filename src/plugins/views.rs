@@ -8,7 +8,7 @@ use super::host_api::{ErrorParts, HeaderEdit};
 use super::render;
 use crate::error::ErrorContext;
 use crate::http::head::Headers;
-use crate::server::reply::{HeaderName, Reply, ReplyBody};
+use crate::server::reply::{HeaderName, HeaderValue, Reply, ReplyBody};
 
 /// Anything that lists header fields as `(name, value)` pairs, borrowed.
 pub trait HeaderPairs {
@@ -40,9 +40,9 @@ impl HeaderPairs for Vec<(String, String)> {
     }
 }
 
-impl HeaderPairs for [(HeaderName, String)] {
+impl HeaderPairs for [(HeaderName, HeaderValue)] {
     fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
+        self.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
     }
 }
 
@@ -179,17 +179,20 @@ pub struct PluginStream {
     /// HTTP status (200 unless the plugin set one).
     pub status: u16,
     /// Headers (`content-type: text/event-stream` and `cache-control: no-cache` unless set).
-    pub headers: Vec<(HeaderName, String)>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Complete SSE events, framing included (the plugin sends its own `data: [DONE]`).
     pub events: Vec<Bytes>,
 }
 
 /// Applies header edits to a header list (names compared case-insensitively).
-pub(crate) fn apply_header_edits(headers: &mut Vec<(HeaderName, String)>, edits: &[HeaderEdit]) {
+pub(crate) fn apply_header_edits(
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+    edits: &[HeaderEdit],
+) {
     for edit in edits {
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&edit.name));
         if let Some(v) = &edit.value {
-            headers.push((Cow::Owned(edit.name.clone()), v.clone()));
+            headers.push((Cow::Owned(edit.name.clone()), v.clone().into()));
         }
     }
 }
@@ -214,10 +217,10 @@ pub(crate) fn reply_from(
     edits: &[HeaderEdit],
     body: Option<Bytes>,
     default_headers: &[(&'static str, &'static str)],
-) -> (u16, Vec<(HeaderName, String)>, ReplyBody) {
-    let mut headers: Vec<(HeaderName, String)> = default_headers
+) -> (u16, Vec<(HeaderName, HeaderValue)>, ReplyBody) {
+    let mut headers: Vec<(HeaderName, HeaderValue)> = default_headers
         .iter()
-        .map(|&(n, v)| (Cow::Borrowed(n), v.to_string()))
+        .map(|&(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v)))
         .collect();
     apply_header_edits(&mut headers, edits);
     (

@@ -8,6 +8,8 @@ use crate::inference::stream::SseRelay;
 
 /// A response header name: static for the ones we write, owned for forwarded ones.
 pub type HeaderName = std::borrow::Cow<'static, str>;
+/// A reply header's value: static for the values the gateway writes itself, owned otherwise.
+pub type HeaderValue = std::borrow::Cow<'static, str>;
 
 /// The body of a reply.
 pub enum ReplyBody {
@@ -22,7 +24,7 @@ pub struct Reply {
     /// HTTP status code.
     pub status: u16,
     /// Headers other than framing ones (`Content-Length`, `Transfer-Encoding`, `Connection`).
-    pub headers: Vec<(HeaderName, String)>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body.
     pub body: ReplyBody,
 }
@@ -50,13 +52,13 @@ impl Reply {
             self.headers.extend(
                 p.headers
                     .iter()
-                    .map(|(n, v)| (HeaderName::Owned(n.clone()), v.clone())),
+                    .map(|(n, v)| (HeaderName::Owned(n.clone()), v.clone().into())),
             );
         }
     }
 
     /// An SSE stream reply.
-    pub fn stream(headers: Vec<(HeaderName, String)>, relay: SseRelay) -> Self {
+    pub fn stream(headers: Vec<(HeaderName, HeaderValue)>, relay: SseRelay) -> Self {
         Self {
             status: 200,
             headers,
@@ -107,7 +109,7 @@ pub enum Framing {
 pub fn encode_head(
     out: &mut BytesMut,
     status: u16,
-    headers: &[(HeaderName, String)],
+    headers: &[(HeaderName, HeaderValue)],
     framing: Framing,
     keep_alive: bool,
 ) {
@@ -175,7 +177,7 @@ mod tests {
     #[test]
     fn head_with_length_and_close() {
         let mut out = BytesMut::new();
-        let headers = vec![("content-type".into(), "application/json".to_string())];
+        let headers = vec![("content-type".into(), "application/json".into())];
         encode_head(&mut out, 404, &headers, Framing::Length(12), false);
         assert_eq!(
             &out[..],
