@@ -83,24 +83,44 @@ enum Body {
     Failed,
 }
 
-/// Body framing and keep-alive for a head (RFC 9112 §6.3).
+/// Body framing and keep-alive for a head (RFC 9112 §6.3), from one pass over its fields.
 fn framing(head: &Head, request_was_head: bool) -> Result<(Body, bool), UpstreamError> {
+    use crate::http::same_name;
     let mut close = head.version == 0;
-    for v in values(&head.headers, "connection") {
-        if v.eq_ignore_ascii_case("close") {
-            close = true;
-        } else if v.eq_ignore_ascii_case("keep-alive") && head.version == 0 {
-            close = false;
+    let mut last_coding: Option<&str> = None;
+    let mut has_length = false;
+    // A bad length only matters when the length frames the body: kept until then.
+    let mut length: Result<Option<u64>, UpstreamError> = Ok(None);
+    for (name, value) in head.headers.iter() {
+        if same_name(name, "content-length") {
+            has_length = true;
+            for v in list(value) {
+                length = length.and_then(|prev| {
+                    let n = parse_length(v)?;
+                    match prev {
+                        Some(p) if p != n => Err(UpstreamError::Protocol(
+                            "conflicting content-length values".into(),
+                        )),
+                        _ => Ok(Some(n)),
+                    }
+                });
+            }
+        } else if same_name(name, "transfer-encoding") {
+            last_coding = list(value).last().or(last_coding);
+        } else if same_name(name, "connection") {
+            for v in list(value) {
+                if v.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if v.eq_ignore_ascii_case("keep-alive") && head.version == 0 {
+                    close = false;
+                }
+            }
         }
     }
     if request_was_head || head.status == 204 || head.status == 304 || head.status < 200 {
         return Ok((Body::Done, !close));
     }
-    if let Some(last) = values(&head.headers, "transfer-encoding").last() {
-        let has_length = head
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+    if let Some(last) = last_coding {
         return Ok(if last.eq_ignore_ascii_case("chunked") {
             // With both headers the message is suspect: use it, but do not reuse the connection.
             (Body::Chunked(ChunkedDecoder::new()), !close && !has_length)
@@ -108,36 +128,28 @@ fn framing(head: &Head, request_was_head: bool) -> Result<(Body, bool), Upstream
             (Body::UntilClose, false)
         });
     }
-    let mut length = None;
-    for v in values(&head.headers, "content-length") {
-        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(UpstreamError::Protocol(format!(
-                "invalid content-length {v:?}"
-            )));
-        }
-        let n: u64 = v
-            .parse()
-            .map_err(|_| UpstreamError::Protocol(format!("invalid content-length {v:?}")))?;
-        if length.is_some_and(|l| l != n) {
-            return Err(UpstreamError::Protocol(
-                "conflicting content-length values".into(),
-            ));
-        }
-        length = Some(n);
-    }
-    Ok(match length {
+    Ok(match length? {
         Some(0) => (Body::Done, !close),
         Some(n) => (Body::Length(n), !close),
         None => (Body::UntilClose, false),
     })
 }
 
-/// Comma-separated, trimmed list elements of every field called `name`.
-fn values<'a>(headers: &'a Headers, name: &'a str) -> impl Iterator<Item = &'a str> {
-    headers
-        .get_all(name)
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
+/// A `Content-Length` value: digits only.
+fn parse_length(v: &str) -> Result<u64, UpstreamError> {
+    let bad = || UpstreamError::Protocol(format!("invalid content-length {v:?}"));
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    v.parse().map_err(|_| bad())
+}
+
+/// The comma-separated elements of one field value, without optional whitespace (space and
+/// tab, RFC 9110 §5.6.1) and without empty ones.
+fn list(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(|v| v.trim_matches([' ', '\t']))
         .filter(|v| !v.is_empty())
 }
 
