@@ -1,4 +1,8 @@
-//! Inputs shared by the translator benches.
+//! Inputs shared by the translator benches, and the gateway's allocator: the translators
+//! allocate for every string they decode, so glibc's malloc would measure a different cost.
+
+#[global_allocator]
+static GLOBAL: ringway::alloc::Mimalloc = ringway::alloc::Mimalloc;
 
 /// A 50-event OpenAI chat stream as a provider sends it: role, 46 content chunks (with escaped
 /// quotes, as real text has), finish, usage, `[DONE]`; each event framed with its blank line.

@@ -6,6 +6,7 @@ pub mod bedrock;
 pub mod catalog;
 pub mod cohere;
 pub mod gemini;
+pub mod members;
 pub mod openai;
 pub mod openai_chunks;
 pub mod responses;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::GatewayError;
+use crate::providers::members::decode_with_extra;
 
 /// Why a body could not be translated between wire formats (a 400 for the client).
 #[derive(Debug, thiserror::Error)]
@@ -70,77 +71,101 @@ fn function_type() -> String {
 // Request
 
 /// A chat completion request (`POST /v1/chat/completions`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatRequest {
     /// Model name (possibly `provider/model` as the client sent it).
-    #[serde(default)]
     pub model: String,
     /// The conversation.
     pub messages: Vec<ChatMessage>,
     /// Legacy output token limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
     /// Output token limit (includes reasoning tokens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// Sampling temperature.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// Nucleus sampling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// Stop sequences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
     /// Stream the answer as SSE.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Streaming options (`include_usage`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<StreamOptions>,
     /// End-user identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Free-form metadata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
     /// Output format (`text`, `json_object`, `json_schema`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<Value>,
     /// Number of choices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
     /// Tools the model may call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// Which tool the model must (or must not) call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
     /// Whether several tool calls may come in one turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// Frequency penalty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// Presence penalty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     /// Sampling seed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// Return log probabilities.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
     /// Number of most likely tokens returned with log probabilities.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u32>,
     /// Reasoning effort for reasoning models.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ChatRequest {
+    model: "model" = Default::default(),
+    messages: "messages",
+    max_tokens: "max_tokens" = None,
+    max_completion_tokens: "max_completion_tokens" = None,
+    temperature: "temperature" = None,
+    top_p: "top_p" = None,
+    stop: "stop" = None,
+    stream: "stream" = None,
+    stream_options: "stream_options" = None,
+    user: "user" = None,
+    metadata: "metadata" = None,
+    response_format: "response_format" = None,
+    n: "n" = None,
+    tools: "tools" = None,
+    tool_choice: "tool_choice" = None,
+    parallel_tool_calls: "parallel_tool_calls" = None,
+    frequency_penalty: "frequency_penalty" = None,
+    presence_penalty: "presence_penalty" = None,
+    seed: "seed" = None,
+    logprobs: "logprobs" = None,
+    top_logprobs: "top_logprobs" = None,
+    reasoning_effort: "reasoning_effort" = None,
+});
 
 impl ChatRequest {
     /// Decodes a request body.
@@ -191,29 +216,38 @@ pub enum Role {
 }
 
 /// One message of the conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatMessage {
     /// Author.
     pub role: Role,
     /// Text or content parts; absent or null for an assistant turn made of tool calls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<MessageContent>,
     /// Participant name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Tool calls made by the assistant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// The call a `tool` message answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
     /// An assistant refusal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ChatMessage {
+    role: "role",
+    content: "content" = None,
+    name: "name" = None,
+    tool_calls: "tool_calls" = None,
+    tool_call_id: "tool_call_id" = None,
+    refusal: "refusal" = None,
+});
 
 impl ChatMessage {
     /// A message with plain text content.
@@ -304,21 +338,27 @@ impl<'de> Deserialize<'de> for MessageContent {
 }
 
 /// One content part (`text`, `image_url`, or any other type, kept as sent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContentPart {
     /// Part type: `text`, `image_url`, `input_audio`, `file`, ...
     #[serde(rename = "type")]
     pub kind: String,
     /// The text of a `text` part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// The image of an `image_url` part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<ImageUrl>,
     /// Every other member (`input_audio`, `file`, `cache_control`, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ContentPart {
+    kind: "type",
+    text: "text" = None,
+    image_url: "image_url" = None,
+});
 
 impl ContentPart {
     /// A `text` part.
@@ -347,17 +387,22 @@ impl ContentPart {
 }
 
 /// The image of an `image_url` part.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageUrl {
     /// http(s) URL or `data:<media type>;base64,<data>`.
     pub url: String,
     /// `auto`, `low` or `high`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ImageUrl {
+    url: "url",
+    detail: "detail" = None,
+});
 
 /// Stop sequences: one string or several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -380,48 +425,64 @@ impl Stop {
 }
 
 /// Streaming options.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StreamOptions {
     /// Send a final chunk with the usage (and empty `choices`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(StreamOptions {
+    include_usage: "include_usage" = None,
+});
+
 /// A tool the model may call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tool {
     /// `function` for function tools; other types are provider-specific.
-    #[serde(rename = "type", default = "function_type")]
+    #[serde(rename = "type")]
     pub kind: String,
     /// The function, for `function` tools.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionDef>,
     /// Every other member (`cache_control`, provider-specific tool settings).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(Tool {
+    kind: "type" = function_type(),
+    function: "function" = None,
+});
+
 /// A callable function.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionDef {
     /// Function name.
     pub name: String,
     /// What the function does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// JSON Schema of the arguments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Value>,
     /// Strict schema adherence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(FunctionDef {
+    name: "name",
+    description: "description" = None,
+    parameters: "parameters" = None,
+    strict: "strict" = None,
+});
 
 /// `tool_choice`: a mode or a named function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -451,13 +512,12 @@ pub struct FunctionName {
 }
 
 /// A tool call made by the assistant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {
     /// Call id, echoed by the matching `tool` message.
-    #[serde(default)]
     pub id: String,
     /// Always `function`.
-    #[serde(rename = "type", default = "function_type")]
+    #[serde(rename = "type")]
     pub kind: String,
     /// The function and its arguments.
     pub function: FunctionCall,
@@ -465,6 +525,12 @@ pub struct ToolCall {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ToolCall {
+    id: "id" = Default::default(),
+    kind: "type" = function_type(),
+    function: "function",
+});
 
 /// A function invocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -480,33 +546,38 @@ pub struct FunctionCall {
 // Response
 
 /// A chat completion (`object: "chat.completion"`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatResponse {
     /// Response id.
-    #[serde(default)]
     pub id: String,
     /// Always `chat.completion`.
-    #[serde(default)]
     pub object: String,
     /// Unix seconds.
-    #[serde(default)]
     pub created: u64,
     /// Model that answered.
-    #[serde(default)]
     pub model: String,
     /// The answers.
-    #[serde(default)]
     pub choices: Vec<Choice>,
     /// Token usage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Backend configuration fingerprint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ChatResponse {
+    id: "id" = Default::default(),
+    object: "object" = Default::default(),
+    created: "created" = Default::default(),
+    model: "model" = Default::default(),
+    choices: "choices" = Default::default(),
+    usage: "usage" = None,
+    system_fingerprint: "system_fingerprint" = None,
+});
 
 impl ChatResponse {
     /// Decodes a response body.
@@ -521,73 +592,89 @@ impl ChatResponse {
 }
 
 /// One answer of a chat completion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Choice {
     /// Position among the choices.
-    #[serde(default)]
     pub index: u32,
     /// The assistant message.
     pub message: ResponseMessage,
     /// Why generation stopped: `stop`, `length`, `tool_calls`, `content_filter`.
-    #[serde(default)]
     pub finish_reason: Option<String>,
     /// Log probabilities, when asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Value>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(Choice {
+    index: "index" = Default::default(),
+    message: "message",
+    finish_reason: "finish_reason" = None,
+    logprobs: "logprobs" = None,
+});
+
 /// The assistant message of a choice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseMessage {
     /// Always `assistant`.
-    #[serde(default = "assistant_role")]
     pub role: String,
     /// Text answer (null when the turn is only tool calls).
-    #[serde(default)]
     pub content: Option<String>,
     /// Tool calls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// Refusal text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Reasoning text (Bifrost's `reasoning`), when the provider exposes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(ResponseMessage {
+    role: "role" = assistant_role(),
+    content: "content" = None,
+    tool_calls: "tool_calls" = None,
+    refusal: "refusal" = None,
+    reasoning: "reasoning" = None,
+});
+
 fn assistant_role() -> String {
     "assistant".to_string()
 }
 
 /// Token usage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
     /// Input tokens (cached ones included).
-    #[serde(default)]
     pub prompt_tokens: u64,
     /// Output tokens.
-    #[serde(default)]
     pub completion_tokens: u64,
     /// Sum of both.
-    #[serde(default)]
     pub total_tokens: u64,
     /// Breakdown of the input tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
     /// Breakdown of the output tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(Usage {
+    prompt_tokens: "prompt_tokens" = Default::default(),
+    completion_tokens: "completion_tokens" = Default::default(),
+    total_tokens: "total_tokens" = Default::default(),
+    prompt_tokens_details: "prompt_tokens_details" = None,
+    completion_tokens_details: "completion_tokens_details" = None,
+});
 
 impl Usage {
     /// Input tokens served from the prompt cache.
@@ -600,64 +687,79 @@ impl Usage {
 }
 
 /// Breakdown of the input tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PromptTokensDetails {
     /// Tokens read from the prompt cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<u64>,
     /// Audio input tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(PromptTokensDetails {
+    cached_tokens: "cached_tokens" = None,
+    audio_tokens: "audio_tokens" = None,
+});
+
 /// Breakdown of the output tokens.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompletionTokensDetails {
     /// Reasoning tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
     /// Audio output tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<u64>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(CompletionTokensDetails {
+    reasoning_tokens: "reasoning_tokens" = None,
+    audio_tokens: "audio_tokens" = None,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Stream chunk
 
 /// One streamed chunk (`object: "chat.completion.chunk"`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ChatChunk {
     /// Stream id (the same on every chunk).
-    #[serde(default)]
     pub id: String,
     /// Always `chat.completion.chunk`.
-    #[serde(default)]
     pub object: String,
     /// Unix seconds.
-    #[serde(default)]
     pub created: u64,
     /// Model that answers.
-    #[serde(default)]
     pub model: String,
     /// Deltas; empty on the final usage chunk.
-    #[serde(default)]
     pub choices: Vec<ChunkChoice>,
     /// Usage, on the final chunk when `stream_options.include_usage` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Backend configuration fingerprint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(ChatChunk {
+    id: "id" = Default::default(),
+    object: "object" = Default::default(),
+    created: "created" = Default::default(),
+    model: "model" = Default::default(),
+    choices: "choices" = Default::default(),
+    usage: "usage" = None,
+    system_fingerprint: "system_fingerprint" = None,
+});
 
 impl ChatChunk {
     /// Decodes a chunk (the data of one SSE event).

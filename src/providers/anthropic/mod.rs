@@ -22,6 +22,7 @@
 //! `top_k` towards OpenAI-family providers, OpenAI `response_format`, audio and file parts,
 //! `n > 1`, logprobs.
 
+mod block_decode;
 mod cow_str;
 mod error;
 mod models;

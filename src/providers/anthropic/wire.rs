@@ -7,51 +7,68 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::providers::members::decode_with_extra;
+
 /// `POST /v1/messages` body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MessagesRequest {
     /// Model name.
-    #[serde(default)]
     pub model: String,
     /// The conversation (alternating user/assistant turns).
     pub messages: Vec<Message>,
     /// Output token limit (required by Anthropic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
     /// System prompt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<System>,
     /// Request metadata (`user_id`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Custom stop sequences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_sequences: Option<Vec<String>>,
     /// Stream the answer as SSE events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Sampling temperature.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// Nucleus sampling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// Top-k sampling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_k: Option<u64>,
     /// Tools.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// Tool choice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
     /// Extended thinking configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thinking: Option<Value>,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(MessagesRequest {
+    model: "model" = Default::default(),
+    messages: "messages",
+    max_tokens: "max_tokens" = None,
+    system: "system" = None,
+    metadata: "metadata" = None,
+    stop_sequences: "stop_sequences" = None,
+    stream: "stream" = None,
+    temperature: "temperature" = None,
+    top_p: "top_p" = None,
+    top_k: "top_k" = None,
+    tools: "tools" = None,
+    tool_choice: "tool_choice" = None,
+    thinking: "thinking" = None,
+});
 
 /// The system prompt: a string or text blocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +121,8 @@ pub enum Content {
 }
 
 /// A content block (request or response).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Decoded by hand in one pass (`block_decode.rs`); encoded by derive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     /// Text.
@@ -112,7 +130,7 @@ pub enum Block {
         /// The text.
         text: String,
         /// Prompt caching marker.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<Value>,
     },
     /// An image.
@@ -120,7 +138,7 @@ pub enum Block {
         /// Where the image comes from.
         source: ImageSource,
         /// Prompt caching marker.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<Value>,
     },
     /// A tool call by the assistant.
@@ -130,10 +148,9 @@ pub enum Block {
         /// Tool name.
         name: String,
         /// Arguments as a JSON object.
-        #[serde(default)]
         input: Value,
         /// Prompt caching marker.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<Value>,
     },
     /// The result of a tool call, in a user turn.
@@ -141,32 +158,29 @@ pub enum Block {
         /// The call answered.
         tool_use_id: String,
         /// The result: a string or text/image blocks.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<Content>,
         /// The tool failed.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         is_error: Option<bool>,
         /// Prompt caching marker.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<Value>,
     },
     /// Extended thinking.
     Thinking {
         /// The reasoning text.
-        #[serde(default)]
         thinking: String,
         /// Signature that lets the block be sent back.
-        #[serde(default)]
         signature: String,
     },
     /// Encrypted thinking.
     RedactedThinking {
         /// Opaque data.
-        #[serde(default)]
         data: String,
     },
     /// Any other block type (documents, server tool blocks, ...): not translated.
-    #[serde(other, skip_serializing)]
+    #[serde(skip_serializing)]
     Unknown,
 }
 
@@ -181,46 +195,61 @@ impl Block {
 }
 
 /// Where an image comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageSource {
     /// `base64`, `url` or `file`.
     #[serde(rename = "type")]
     pub kind: String,
     /// MIME type of base64 data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// Base64 data.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// Image URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Every other member (`file_id`), kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+decode_with_extra!(ImageSource {
+    kind: "type",
+    media_type: "media_type" = None,
+    data: "data" = None,
+    url: "url" = None,
+});
+
 /// A tool definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tool {
     /// Tool name.
     pub name: String,
     /// What the tool does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// JSON Schema of the input (absent for server tools).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_schema: Option<Value>,
     /// `custom` (or absent) for client tools; a versioned type for server tools.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Prompt caching marker.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<Value>,
     /// Every other member (server tool settings), kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(Tool {
+    name: "name",
+    description: "description" = None,
+    input_schema: "input_schema" = None,
+    kind: "type" = None,
+    cache_control: "cache_control" = None,
+});
 
 /// Tool choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,35 +266,40 @@ pub struct ToolChoice {
 }
 
 /// A complete (non-streamed) answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessagesResponse {
     /// Message id (`msg_...`).
     pub id: String,
     /// Always `message`.
-    #[serde(rename = "type", default = "message_type")]
+    #[serde(rename = "type")]
     pub kind: String,
     /// Always `assistant`.
-    #[serde(default = "assistant_role")]
     pub role: String,
     /// Content blocks.
-    #[serde(default)]
     pub content: Vec<Block>,
     /// Model that answered.
-    #[serde(default)]
     pub model: String,
     /// `end_turn`, `max_tokens`, `stop_sequence`, `tool_use`, `pause_turn`, `refusal`.
-    #[serde(default)]
     pub stop_reason: Option<String>,
     /// The stop sequence that matched.
-    #[serde(default)]
     pub stop_sequence: Option<String>,
     /// Token usage.
-    #[serde(default)]
     pub usage: Usage,
     /// Every other member, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(MessagesResponse {
+    id: "id",
+    kind: "type" = message_type(),
+    role: "role" = assistant_role(),
+    content: "content" = Default::default(),
+    model: "model" = Default::default(),
+    stop_reason: "stop_reason" = None,
+    stop_sequence: "stop_sequence" = None,
+    usage: "usage" = Default::default(),
+});
 
 fn message_type() -> String {
     "message".to_string()
@@ -276,24 +310,29 @@ fn assistant_role() -> String {
 }
 
 /// Token usage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Usage {
     /// Input tokens not read from or written to the cache.
-    #[serde(default)]
     pub input_tokens: u64,
     /// Output tokens.
-    #[serde(default)]
     pub output_tokens: u64,
     /// Input tokens written to the cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_creation_input_tokens: Option<u64>,
     /// Input tokens read from the cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_read_input_tokens: Option<u64>,
     /// Every other member (`service_tier`, `server_tool_use`), kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+decode_with_extra!(Usage {
+    input_tokens: "input_tokens" = Default::default(),
+    output_tokens: "output_tokens" = Default::default(),
+    cache_creation_input_tokens: "cache_creation_input_tokens" = None,
+    cache_read_input_tokens: "cache_read_input_tokens" = None,
+});
 
 impl Usage {
     /// Every input token, cached or not (OpenAI's `prompt_tokens`).
