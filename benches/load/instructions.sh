@@ -5,7 +5,8 @@
 # then counts a fixed-length wrk run of the ~1 KB passthrough chat request.
 # Usage: benches/load/instructions.sh [path/to/ringway]   (default: the release build)
 # CG_KEEP=file keeps callgrind's output there, for callgrind_annotate; STREAM=1 counts the
-# streamed request (20 SSE events) instead.
+# streamed request (20 SSE events) instead; TRANSLATE=1 sends it to the Anthropic provider
+# (the OpenAI-to-Anthropic translation both ways).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REL="${CARGO_TARGET_DIR:-target}/release"
@@ -23,15 +24,18 @@ MP=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$D/mock.out" | head -1)
 cat > "$D/config.json" <<JSON
 {"client": {"enable_logging": false},
  "providers": {"openai": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
+  "network_config": {"base_url": "http://127.0.0.1:$MP"}},
+  "anthropic": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
   "network_config": {"base_url": "http://127.0.0.1:$MP"}}}}
 JSON
-STREAM="${STREAM:-0}" python3 - "$D/post.lua" <<'PY'
+STREAM="${STREAM:-0}" TRANSLATE="${TRANSLATE:-0}" python3 - "$D/post.lua" <<'PY'
 import json, os, sys
 sys.path.insert(0, "benches/load")
 from bench import chat_body
 with open(sys.argv[1], "w") as f:
     f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-    f.write("wrk.body = " + json.dumps(chat_body(os.environ["STREAM"] == "1")) + "\n")
+    f.write("wrk.body = " + json.dumps(chat_body(os.environ["STREAM"] == "1",
+    "anthropic/claude-3-5-haiku" if os.environ["TRANSLATE"] == "1" else "openai/gpt-4o-mini")) + "\n")
 PY
 MONOIO_FORCE_LEGACY_DRIVER=1 valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" \
   --app-dir "$D" --host 127.0.0.1 --port 0 --workers 1 --log-level warn > "$D/gw.out" 2>/dev/null &
