@@ -13,12 +13,14 @@
 //! extraction from request and response bodies).
 
 mod depth;
+mod encode;
 mod error;
 mod fields;
 mod rewrite;
 pub mod scan;
 
 pub use depth::{MAX_DEPTH, check_depth};
+pub use encode::to_vec;
 pub use error::JsonError;
 pub use fields::{RequestFields, read_fields, read_fields_with_depth, read_string_field};
 pub use rewrite::{rewrite, rewrite_segments, write_json_string};

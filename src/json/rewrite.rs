@@ -141,37 +141,55 @@ pub fn write_json_string(out: &mut impl Append, s: &str) {
     let bytes = s.as_bytes();
     // Names and ids almost never need escaping: one branch-free pass (vectorised) says so, and
     // the string is copied whole.
-    let plain = !bytes.iter().fold(false, |any, &b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if plain {
+    let needs_escape = |chunk: &[u8]| {
+        chunk.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    };
+    if !needs_escape(bytes) {
         out.append(bytes);
         out.append_byte(b'"');
         return;
     }
+    // Prose has a newline or a quote now and then: 16-byte chunks without one are skipped
+    // by the same branch-free test, and only the others are walked byte by byte.
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ],
-            _ => continue,
+    let mut chunk_at = 0;
+    while chunk_at < bytes.len() {
+        let end = (chunk_at + 16).min(bytes.len());
+        let clean = match <&[u8; 16]>::try_from(&bytes[chunk_at..end]) {
+            // A fixed width lets the compiler test the chunk in a few vector instructions.
+            Ok(chunk) => !needs_escape(chunk),
+            Err(_) => !needs_escape(&bytes[chunk_at..end]),
         };
-        out.append(&bytes[start..i]);
-        out.append(escape);
-        start = i + 1;
+        if clean {
+            chunk_at = end;
+            continue;
+        }
+        for (i, &b) in bytes.iter().enumerate().take(end).skip(chunk_at) {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0..=0x1f => &[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ],
+                _ => continue,
+            };
+            out.append(&bytes[start..i]);
+            out.append(escape);
+            start = i + 1;
+        }
+        chunk_at = end;
     }
     out.append(&bytes[start..]);
     out.append_byte(b'"');
