@@ -159,7 +159,7 @@ impl CohereToOpenAiStream {
             self.finish(out);
             return;
         }
-        let ev: Event = match serde_json::from_slice(&data) {
+        let ev: Event = match crate::providers::unified::decode_fast(&data) {
             Ok(ev) => ev,
             Err(e) => {
                 self.fail(
