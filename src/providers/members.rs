@@ -7,40 +7,6 @@
 //! key into `extra` (in document order) or nowhere. Serialising still goes through
 //! `#[derive(Serialize)]`.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, Visitor};
-
-/// An object key, borrowed from the input when it has no escapes.
-pub struct Key<'de>(pub Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 /// Reads the members of an object from `map` (a `serde::de::MapAccess`) into locals named
 /// after the fields, each listed as `field: "json key"` (required: a missing key is serde's
 /// "missing field" error) or `field: "json key" = expr` (the value when the key is absent).
@@ -51,7 +17,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 macro_rules! read_members {
     ($map:ident, $extra:tt; $($field:ident: $key:literal $(= $default:expr)?),* $(,)?) => {
         $(let mut $field = None;)*
-        while let Some(key) = $map.next_key::<$crate::providers::members::Key<'_>>()? {
+        while let Some(key) = $map.next_key::<$crate::providers::cow_str::CowStr<'_>>()? {
             match &*key.0 {
                 $($key => {
                     if $field.is_some() {

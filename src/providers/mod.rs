@@ -5,6 +5,7 @@ pub mod azure;
 pub mod bedrock;
 pub mod catalog;
 pub mod cohere;
+mod cow_str;
 pub mod gemini;
 pub mod members;
 pub mod openai;

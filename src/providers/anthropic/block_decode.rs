@@ -11,7 +11,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::wire::Block;
-use crate::providers::members::{Key, read_members};
+use crate::providers::cow_str::CowStr;
+use crate::providers::members::read_members;
 
 impl<'de> Deserialize<'de> for Block {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -29,16 +30,16 @@ impl<'de> Visitor<'de> for BlockVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Block, A::Error> {
-        let Some(first) = map.next_key::<Key<'_>>()? else {
+        let Some(first) = map.next_key::<CowStr<'_>>()? else {
             return Err(de::Error::missing_field("type"));
         };
         if first.0 == "type" {
-            let tag: Key<'_> = map.next_value()?;
+            let tag: CowStr<'_> = map.next_value()?;
             return variant(&tag.0, map);
         }
         let mut object = Map::new();
         object.insert(first.0.into_owned(), map.next_value()?);
-        while let Some(key) = map.next_key::<Key<'_>>()? {
+        while let Some(key) = map.next_key::<CowStr<'_>>()? {
             object.insert(key.0.into_owned(), map.next_value()?);
         }
         let Some(tag) = object.shift_remove("type") else {

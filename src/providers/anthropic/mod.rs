@@ -23,7 +23,6 @@
 //! `n > 1`, logprobs.
 
 mod block_decode;
-mod cow_str;
 mod error;
 mod models;
 mod request;

@@ -4,10 +4,10 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cow_str::CowStr;
 use super::error::{error_type, status_of};
 use super::response::stop_reason;
 use crate::json::write_json_string;
+use crate::providers::cow_str::CowStr;
 use crate::providers::unified::Usage;
 use crate::sse;
 

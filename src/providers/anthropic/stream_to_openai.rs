@@ -4,10 +4,10 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cow_str::CowStr;
 use super::error::status_of;
 use super::response::{finish_reason, usage_from_anthropic};
 use super::wire;
+use crate::providers::cow_str::CowStr;
 use crate::providers::openai_chunks::{self, ChunkWriter, Delta as Piece};
 use crate::providers::unified::{self, Usage};
 use crate::sse;

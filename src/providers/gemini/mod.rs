@@ -29,7 +29,6 @@
 mod call_id;
 mod client_request;
 mod count_tokens;
-mod cow_str;
 mod embedding;
 mod error;
 mod genai_path;

@@ -4,12 +4,12 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cow_str::CowStr;
 use super::error::error_event;
 use super::response::{function_call_part, gemini_finish_reason, usage_to_gemini};
 use super::wire::{Candidate, GenerateContentResponse, Part};
 use crate::error::{GatewayError, ProviderError};
 use crate::json::write_json_string;
+use crate::providers::cow_str::CowStr;
 use crate::providers::unified::{self, Usage};
 use crate::sse;
 

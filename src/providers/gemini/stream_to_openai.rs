@@ -5,9 +5,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cow_str::CowStr;
 use super::response::{finish_reason, tool_call, usage_from_gemini};
 use super::wire::{FunctionCall, PromptFeedback, UsageMetadata};
+use crate::providers::cow_str::CowStr;
 use crate::providers::openai_chunks::{self, ChunkWriter, Delta as Piece};
 use crate::providers::unified;
 use crate::sse;

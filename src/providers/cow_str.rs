@@ -1,7 +1,8 @@
 //! A JSON string borrowed from the input when it has no escapes, owned otherwise.
 //!
-//! serde's own `Cow<str>` always allocates inside an `Option`; stream events are decoded once
-//! per event, so the borrowed case saves an allocation per text delta.
+//! serde's own `Cow<str>` always allocates (inside an `Option` too); stream events are decoded
+//! once per event, so the borrowed case saves an allocation per text delta, and object keys
+//! (`members::read_members!`) are matched without one.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,7 +12,7 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 /// A decoded JSON string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct CowStr<'a>(pub Cow<'a, str>);
+pub(crate) struct CowStr<'a>(pub Cow<'a, str>);
 
 impl Deref for CowStr<'_> {
     type Target = str;
