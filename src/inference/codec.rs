@@ -445,7 +445,7 @@ fn unified_request<'c>(call: &'c Call<'_>) -> Result<&'c ChatRequest, GatewayErr
 /// Decodes the client's body, in its format, into the unified schema.
 fn decode_unified(call: &Call<'_>) -> Result<ChatRequest, String> {
     match call.client {
-        ClientFormat::OpenAi => unified::decode_fast::<ChatRequest>(call.body)
+        ClientFormat::OpenAi => crate::json::from_slice::<ChatRequest>(call.body)
             .map_err(|e| format!("invalid request body: {e}")),
         ClientFormat::Anthropic => {
             anthropic::request_from_anthropic(call.body).map_err(|e| e.to_string())

@@ -12,6 +12,7 @@
 //! [`check_depth`] guards the bodies sonic-rs walks elsewhere (the request log's field
 //! extraction from request and response bodies).
 
+mod decode;
 mod depth;
 mod encode;
 mod error;
@@ -19,6 +20,7 @@ mod fields;
 mod rewrite;
 pub mod scan;
 
+pub use decode::from_slice;
 pub use depth::{MAX_DEPTH, check_depth};
 pub use encode::to_vec;
 pub use error::JsonError;

@@ -34,7 +34,6 @@ macro_rules! read_members {
         };)*
     };
     (@other $map:ident, $k:ident, _) => {{
-        drop($k);
         $map.next_value::<::serde::de::IgnoredAny>()?;
     }};
     (@other $map:ident, $k:ident, $extra:ident) => {{

@@ -38,7 +38,7 @@ impl From<TranslateError> for GatewayError {
 /// Decodes `body` as `T`, reporting the JSON path of the first mismatch.
 pub fn decode<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, TranslateError> {
     // Path tracking costs on every element, so it only runs again to explain a failure.
-    if let Ok(v) = decode_fast(body) {
+    if let Ok(v) = crate::json::from_slice(body) {
         return Ok(v);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -54,15 +54,6 @@ pub fn decode<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, TranslateE
     de.end()
         .map_err(|e| TranslateError::Decode(e.to_string()))?;
     Ok(value)
-}
-
-/// Decodes `body` as `T`, checking its UTF-8 once: serde_json checks each string of a byte
-/// slice on its own, and of a `str` not at all.
-pub(crate) fn decode_fast<'de, T: Deserialize<'de>>(body: &'de [u8]) -> serde_json::Result<T> {
-    match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
-    }
 }
 
 /// Encodes a value as JSON bytes.

@@ -138,7 +138,7 @@ impl OpenAiToAnthropicStream {
             self.end(out);
             return;
         }
-        let chunk: Chunk<'_> = match crate::providers::unified::decode_fast(&data) {
+        let chunk: Chunk<'_> = match crate::json::from_slice(&data) {
             Ok(c) => c,
             Err(e) => {
                 self.fail(

@@ -147,7 +147,7 @@ impl AnthropicToOpenAiStream {
             // Comments and data-less events (keep-alives) carry nothing to translate.
             return;
         };
-        let ev: Event<'_> = match crate::providers::unified::decode_fast(&data) {
+        let ev: Event<'_> = match crate::json::from_slice(&data) {
             Ok(ev) => ev,
             Err(e) => {
                 self.fail(

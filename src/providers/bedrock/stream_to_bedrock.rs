@@ -58,7 +58,7 @@ impl OpenAiToBedrockStream {
         let Some(data) = sse::event_data(event) else {
             return; // comments and keep-alives
         };
-        let value: Value = match crate::providers::unified::decode_fast(&data) {
+        let value: Value = match crate::json::from_slice(&data) {
             Ok(v) => v,
             Err(e) => {
                 self.fail(

@@ -129,7 +129,7 @@ impl BedrockToOpenAiStream {
         let Some(kind) = msg.header_str(":event-type") else {
             return;
         };
-        let ev: Event = match crate::providers::unified::decode_fast(msg.payload) {
+        let ev: Event = match crate::json::from_slice(msg.payload) {
             Ok(ev) => ev,
             Err(e) => {
                 self.fail(
@@ -280,7 +280,7 @@ pub fn stream_from_lines(lines: &str) -> Vec<u8> {
 #[cfg(test)]
 pub(crate) fn chunk_json(event: &[u8]) -> Option<serde_json::Value> {
     let data = crate::sse::event_data(event)?;
-    crate::providers::unified::decode_fast(&data).ok()
+    crate::json::from_slice(&data).ok()
 }
 
 #[cfg(test)]

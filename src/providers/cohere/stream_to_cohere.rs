@@ -146,7 +146,7 @@ impl OpenAiToCohereStream {
             self.end(out);
             return;
         }
-        let chunk: Chunk = match crate::providers::unified::decode_fast(&data) {
+        let chunk: Chunk = match crate::json::from_slice(&data) {
             Ok(c) => c,
             Err(e) => {
                 self.fail(out, &format!("invalid stream chunk from provider: {e}"));

@@ -159,7 +159,7 @@ impl CohereToOpenAiStream {
             self.finish(out);
             return;
         }
-        let ev: Event = match crate::providers::unified::decode_fast(&data) {
+        let ev: Event = match crate::json::from_slice(&data) {
             Ok(ev) => ev,
             Err(e) => {
                 self.fail(

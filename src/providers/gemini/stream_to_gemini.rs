@@ -128,7 +128,7 @@ impl OpenAiToGeminiStream {
             self.end(out);
             return;
         }
-        let chunk: Chunk<'_> = match crate::providers::unified::decode_fast(&data) {
+        let chunk: Chunk<'_> = match crate::json::from_slice(&data) {
             Ok(c) => c,
             Err(e) => {
                 self.fail(out, 502, format!("invalid stream chunk from provider: {e}"));

@@ -118,7 +118,7 @@ impl GeminiToOpenAiStream {
         let Some(data) = sse::event_data(event) else {
             return;
         };
-        let chunk: Chunk<'_> = match crate::providers::unified::decode_fast(&data) {
+        let chunk: Chunk<'_> = match crate::json::from_slice(&data) {
             Ok(c) => c,
             Err(e) => {
                 self.fail(

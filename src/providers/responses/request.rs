@@ -15,8 +15,8 @@ type Result<T> = std::result::Result<T, TranslateError>;
 /// file inputs) with [`TranslateError`], which the gateway answers with a 400.
 pub fn request_from_responses(body: &[u8]) -> Result<ChatRequest> {
     // serde_json stops at 128 levels of nesting, so a hostile body cannot overflow the stack.
-    let v: Value = crate::providers::unified::decode_fast(body)
-        .map_err(|e| TranslateError::Decode(e.to_string()))?;
+    let v: Value =
+        crate::json::from_slice(body).map_err(|e| TranslateError::Decode(e.to_string()))?;
     let Value::Object(obj) = v else {
         return Err(TranslateError::Decode("expected a JSON object".into()));
     };

@@ -392,7 +392,7 @@ impl ChatToResponsesStream {
 fn error_in(data: &[u8]) -> Option<GatewayError> {
     // Cheap pre-check: most chunks carry no error and are never decoded twice.
     memchr::memmem::find(data, b"\"error\"")?;
-    let v: Value = crate::providers::unified::decode_fast(data).ok()?;
+    let v: Value = crate::json::from_slice(data).ok()?;
     let e = v.get("error").filter(|e| !e.is_null())?;
     let status = e
         .get("status_code")
