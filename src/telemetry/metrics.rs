@@ -82,19 +82,17 @@ impl HistogramSum {
         self.count += h.count.load(Ordering::Relaxed);
     }
 
-    /// Cumulative `(upper bound, count)` pairs, as the exposition format wants.
-    fn cumulative(&self) -> Vec<(f64, u64)> {
-        let mut total = 0;
+    /// `(upper bound, count in that bucket alone)` pairs, ending with `+Inf` for what lies
+    /// above the last bound: `prometheus-client` makes them cumulative as it writes them.
+    fn per_bucket(&self) -> Vec<(f64, u64)> {
         let mut out: Vec<(f64, u64)> = self
             .bounds
             .iter()
-            .zip(&self.buckets)
-            .map(|(b, n)| {
-                total += n;
-                (*b, total)
-            })
+            .copied()
+            .zip(self.buckets.iter().copied())
             .collect();
-        out.push((f64::INFINITY, self.count));
+        let bounded: u64 = self.buckets.iter().sum();
+        out.push((f64::INFINITY, self.count.saturating_sub(bounded)));
         out
     }
 }
@@ -249,7 +247,7 @@ impl Collector for Registry {
                 let h = t
                     .overhead
                     .as_ref()
-                    .map(|h| (h.sum, h.count, h.cumulative()));
+                    .map(|h| (h.sum, h.count, h.per_bucket()));
                 let (sum, count, buckets) = h.unwrap_or((0.0, 0, Vec::new()));
                 m.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
             },
@@ -263,7 +261,7 @@ impl Collector for Registry {
                 let h = t
                     .upstream
                     .as_ref()
-                    .map(|h| (h.sum, h.count, h.cumulative()));
+                    .map(|h| (h.sum, h.count, h.per_bucket()));
                 let (sum, count, buckets) = h.unwrap_or((0.0, 0, Vec::new()));
                 m.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
             },
@@ -325,6 +323,48 @@ mod tests {
         );
         assert!(
             text.contains(r#"bifrost_upstream_latency_seconds_count{provider="openai"} 1"#),
+            "{text}"
+        );
+    }
+
+    /// The value of the sample line that starts with `prefix` (labels included).
+    fn sample(text: &str, prefix: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_once() {
+        let reg = Arc::new(Registry::default());
+        let a = CoreMetrics::new(Arc::clone(&reg));
+        let b = CoreMetrics::new(Arc::clone(&reg));
+        // 5 us, 20 us, 20 us, 70 us on two cores, and one past the last bound (600 ms).
+        for us in [5, 20, 70] {
+            a.request("openai", Duration::from_micros(us), true);
+        }
+        b.request("openai", Duration::from_micros(20), true);
+        b.request("openai", Duration::from_millis(600), true);
+        let text = reg.render();
+        let bucket = |le: &str| {
+            let name = "bifrost_overhead_latency_microseconds_bucket";
+            sample(&text, &format!("{name}{{le=\"{le}\",provider=\"openai\"}}"))
+                .or_else(|| sample(&text, &format!("{name}{{provider=\"openai\",le=\"{le}\"}}")))
+                .unwrap_or_else(|| panic!("no le={le} bucket in {text}"))
+        };
+        // Each bucket counts every observation at or below its bound, and no more.
+        assert_eq!(bucket("10.0"), 1.0, "{text}");
+        assert_eq!(bucket("25.0"), 3.0, "{text}");
+        assert_eq!(bucket("50.0"), 3.0, "{text}");
+        assert_eq!(bucket("100.0"), 4.0, "{text}");
+        assert_eq!(bucket("500000.0"), 4.0, "{text}");
+        assert_eq!(bucket("+Inf"), 5.0, "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                "bifrost_overhead_latency_microseconds_count{provider=\"openai\"}"
+            ),
+            Some(5.0),
             "{text}"
         );
     }
