@@ -227,6 +227,26 @@ fn metrics_report_overhead_and_outcomes_per_provider() {
         "{text}"
     );
     assert!(!text.contains("sk-a"), "no secrets in metrics");
+    // Both histograms are cumulative once: buckets never decrease, and +Inf is the count.
+    for name in [
+        "bifrost_overhead_latency_microseconds",
+        "bifrost_upstream_latency_seconds",
+    ] {
+        let prefix = format!("{name}_bucket{{");
+        let buckets: Vec<u64> = text
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && l.contains(r#"provider="openai""#))
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(buckets.len() > 2, "{name}: {text}");
+        assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{name}: {text}");
+        let count: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_count{{provider=\"openai\"}} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name}_count missing: {text}"));
+        assert_eq!(buckets.last().copied(), Some(count), "{name}: {text}");
+    }
 }
 
 #[test]
