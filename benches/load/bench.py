@@ -167,6 +167,40 @@ def hold_idle(port, n):
     return socks
 
 
+def own_overhead_us(port, provider="openai"):
+    """The gateway's own time per request from its bifrost_overhead_latency_microseconds
+    histogram (request time minus time waiting on the provider; for a stream, up to its first
+    event): (count, mean, median interpolated within its bucket as Prometheus'
+    histogram_quantile does)."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    name = "bifrost_overhead_latency_microseconds"
+    label = f'provider="{provider}"'
+    total = count = None
+    buckets = []
+    for line in text.splitlines():
+        if label not in line:
+            continue
+        value = float(line.rsplit(" ", 1)[1])
+        if line.startswith(name + "_sum"):
+            total = value
+        elif line.startswith(name + "_count"):
+            count = value
+        elif line.startswith(name + "_bucket"):
+            le = re.search(r'le="([^"]+)"', line).group(1)
+            buckets.append((float("inf") if le == "+Inf" else float(le), value))
+    if not count:
+        return None
+    rank, lower, below = count / 2, 0.0, 0.0
+    median = float("nan")
+    for upper, cum in sorted(buckets):
+        if cum >= rank:
+            median = upper if upper == float("inf") else lower + (upper - lower) * (rank - below) / max(cum - below, 1)
+            break
+        lower, below = upper, cum
+    return int(count), total / count, median
+
+
 def stream_timing(port, requests, body):
     """Sequential streamed requests: time to first event and gaps between events, client side."""
     import socket
@@ -337,7 +371,7 @@ def main():
             d_ttfb, d_gaps = stream_timing(slow_port, args.timing_requests, body)
             r_ttfb, r_gaps = stream_timing(gw2_port, args.timing_requests, body)
             n_ttfb, _ = stream_timing(ngx2_port, args.timing_requests, body)
-            timing = (d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb)
+            timing = (d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb, own_overhead_us(gw2_port))
     finally:
         for p in procs:
             try:
@@ -349,6 +383,8 @@ def main():
 
     med = lambda xs: statistics.median(xs)
     lines = []
+    # The issue's targets, each read off this run: (target, figure, met).
+    verdicts = []
     for scen in args.scenarios.split(","):
         if scen in ("plugin", "logging"):
             other, what = {"plugin": ("ringway+noop", "one no-op dylib plugin"),
@@ -363,6 +399,9 @@ def main():
                 x = row[name]
                 lines.append(f"| {name} | {x['rps']:.0f} | {x['p50_ms']:.3f} | {x['p99_ms']:.3f} | "
                              f"{x['cpu_per_10k']:.3f} | {sum(r['errors'] for r in rs)} |")
+            if scen == "plugin":
+                ratio = row[other]["rps"] / row["ringway"]["rps"]
+                verdicts.append(("one no-op plugin costs <= 3% of req/s", f"{ratio:.3f}x", ratio >= 0.97))
             lines.append(f"\nwith/without {what} req/s **{row[other]['rps'] / row['ringway']['rps']:.3f}x**; "
                          f"CPU per request {row[other]['cpu_per_10k'] / row['ringway']['cpu_per_10k']:.3f}x\n")
             continue
@@ -379,6 +418,8 @@ def main():
             if (base, "ringway") in results:
                 b = med([r["rps"] for r in results[(base, "ringway")]])
                 lines.append(f"\ntranslation/{base} req/s through ringway **{x['rps'] / b:.2f}x**\n")
+                if base == "passthrough":
+                    verdicts.append(("translation >= 0.8x passthrough req/s", f"{x['rps'] / b:.2f}x", x["rps"] / b >= 0.8))
             continue
         row = {}
         for name in PROXY_TARGETS:
@@ -400,6 +441,12 @@ def main():
                      f"{rw['p99_ms'] / ng['p99_ms']:.2f}x; floor (bare monoio loop)/nginx req/s "
                      f"{fl['rps'] / ng['rps']:.2f}x, CPU per request {fl['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x; "
                      f"ringway/floor req/s {rw['rps'] / fl['rps']:.2f}x\n")
+        if scen == "passthrough":
+            rps_ratio, cpu_ratio = rw["rps"] / ng["rps"], rw["cpu_per_10k"] / ng["cpu_per_10k"]
+            verdicts.append(("passthrough req/s >= 1.2x nginx", f"{rps_ratio:.2f}x (floor {fl['rps'] / ng['rps']:.2f}x)",
+                             rps_ratio >= 1.2))
+            verdicts.append(("CPU per request <= 0.8x nginx", f"{cpu_ratio:.2f}x (floor {fl['cpu_per_10k'] / ng['cpu_per_10k']:.2f}x)",
+                             cpu_ratio <= 0.8))
         if scen == "passthrough" and paced_offered:
             half, conns = paced_offered
             pr = {n: {k: med([r[k] for r in results[("paced", n)]]) for k in ("rps", "p50_ms", "p99_ms")}
@@ -408,11 +455,16 @@ def main():
                          + ", ".join(f"{n} {x['rps']:.0f} req/s p50 {x['p50_ms']:.3f} ms p99 {x['p99_ms']:.3f} ms"
                                      for n, x in pr.items())
                          + f"; p99 ringway/nginx **{pr['ringway']['p99_ms'] / pr['nginx']['p99_ms']:.2f}x**\n")
+            p99 = pr["ringway"]["p99_ms"] / pr["nginx"]["p99_ms"]
+            verdicts.append(("p99 at half of nginx's peak rate <= nginx's", f"{p99:.2f}x", p99 <= 1.0))
     lines.append("Peak RSS (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()))
     lines.append("RSS after the run (MB)" + (f", with {args.idle} idle keep-alive connections open" if args.idle else "")
                  + ": " + ", ".join(f"{k} {v:.1f}" for k, v in rss_now.items()) + "\n")
+    if args.idle:
+        verdicts.append((f"RSS <= 40 MB after the run, {args.idle} idle connections open",
+                         f"{rss_now['ringway']:.1f} MB", rss_now["ringway"] <= 40))
     if timing:
-        d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb = timing
+        d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb, own = timing
         over = statistics.median(r_ttfb) - statistics.median(d_ttfb)
         n_over = statistics.median(n_ttfb) - statistics.median(d_ttfb)
         dev = statistics.median(abs(g - 50.0) for g in r_gaps) if r_gaps else float("nan")
@@ -422,6 +474,24 @@ def main():
                      f"{statistics.median(n_ttfb):.3f} ms (overhead {n_over * 1000:.0f} us); median client-side "
                      f"gap through ringway {statistics.median(r_gaps):.2f} ms (median deviation from 50 ms "
                      f"{dev:.2f} ms, max {max(r_gaps):.2f} ms)\n")
+        if own:
+            lines.append(f"ringway's own share of those streams' time to first event "
+                         f"(`bifrost_overhead_latency_microseconds`, {own[0]} requests: request time "
+                         f"minus the wait for the provider's head and first event): mean {own[1]:.0f} us, "
+                         f"median {own[2]:.0f} us\n")
+        devs = sorted(abs(g - 50.0) for g in r_gaps)
+        p95 = devs[min(len(devs) - 1, int(len(devs) * 0.95))] if devs else float("nan")
+        verdicts.append(("each event written as it arrives: client gaps within 5 ms of the 50 ms pace (p95)",
+                         f"{p95:.2f} ms", p95 <= 5.0))
+        own_text = f"; ringway's own share {own[2]:.0f} us" if own else ""
+        verdicts.append(("time to first event overhead <= 100 us median",
+                         f"+{over * 1000:.0f} us (nginx +{n_over * 1000:.0f} us{own_text})", over * 1000 <= 100))
+    if verdicts:
+        lines.append("Targets read off this run:\n")
+        lines.append("| target | this run | |")
+        lines.append("|---|---|---|")
+        lines.extend(f"| {t} | {fig} | {'met' if ok else '**not met**'} |" for t, fig, ok in verdicts)
+        lines.append("")
     report = "\n".join(lines)
     print("\n" + report)
     cpu = "unknown"
