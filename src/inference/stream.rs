@@ -397,7 +397,9 @@ fn with_raw_response(ev: &[u8], raw: &[u8]) -> Option<Bytes> {
 /// `{"type": "error", "error": {...}}` (Anthropic).
 fn error_in_data(provider: WireFormat, data: &[u8]) -> Option<ProviderError> {
     // Cheap pre-check: most events carry no error and are never decoded.
-    memchr::memmem::find(data, b"\"error\"")?;
+    if !crate::json::mentions_error(data) {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(data).ok()?;
     let e = v.get("error")?;
     if e.is_null() {

@@ -17,6 +17,7 @@ mod depth;
 mod encode;
 mod error;
 mod fields;
+mod needle;
 mod rewrite;
 pub mod scan;
 
@@ -25,4 +26,5 @@ pub use depth::{MAX_DEPTH, check_depth};
 pub use encode::to_vec;
 pub use error::JsonError;
 pub use fields::{RequestFields, read_fields, read_fields_with_depth, read_string_field};
+pub use needle::{mentions_error, mentions_usage};
 pub use rewrite::{rewrite, rewrite_segments, write_json_string};

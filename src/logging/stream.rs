@@ -49,8 +49,7 @@ impl StreamLog {
             return;
         }
         // A SIMD scan; only the few events that carry usage are kept.
-        if self.usage_events < MAX_USAGE_EVENTS && memchr::memmem::find(ev, b"\"usage\"").is_some()
-        {
+        if self.usage_events < MAX_USAGE_EVENTS && crate::json::mentions_usage(ev) {
             self.usage_events += 1;
             entry.events.push(ev.clone());
         }

@@ -1,11 +1,13 @@
 //! OpenAI chat chunk events -> Responses stream events.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value, json};
 
 use super::error::{error_event_at, event};
 use super::response::{message_item, output_text, status_of, usage};
 use crate::error::GatewayError;
+use crate::http::{Append, put_decimal};
+use crate::json::write_json_string;
 use crate::providers::openai;
 use crate::providers::unified::{ChatChunk, ToolCallDelta, Usage, encode};
 use crate::sse;
@@ -209,11 +211,16 @@ impl ChatToResponsesStream {
             return;
         };
         item.text.push_str(text);
-        let delta = json!({
-            "item_id": item.id, "output_index": item.index, "content_index": 0,
-            "delta": text, "logprobs": [],
-        });
-        self.emit("response.output_text.delta", delta, out);
+        let delta = Delta {
+            kind: "response.output_text.delta",
+            item_id: &item.id,
+            output_index: item.index,
+            part_index: Some("content_index"),
+            delta: text,
+            logprobs: true,
+        };
+        out.push(delta.event(self.seq));
+        self.seq += 1;
     }
 
     fn call_delta(&mut self, d: &ToolCallDelta, out: &mut Vec<Bytes>) {
@@ -260,8 +267,16 @@ impl ChatToResponsesStream {
         };
         let call = &mut self.calls[pos];
         call.arguments.push_str(args);
-        let delta = json!({"item_id": call.id, "output_index": call.index, "delta": args});
-        self.emit("response.function_call_arguments.delta", delta, out);
+        let delta = Delta {
+            kind: "response.function_call_arguments.delta",
+            item_id: &call.id,
+            output_index: call.index,
+            part_index: None,
+            delta: args,
+            logprobs: false,
+        };
+        out.push(delta.event(self.seq));
+        self.seq += 1;
     }
 
     fn reasoning_delta(&mut self, text: &str, out: &mut Vec<Bytes>) {
@@ -290,10 +305,16 @@ impl ChatToResponsesStream {
             return;
         };
         item.text.push_str(text);
-        let delta = json!({
-            "item_id": item.id, "output_index": item.index, "summary_index": 0, "delta": text,
-        });
-        self.emit("response.reasoning_summary_text.delta", delta, out);
+        let delta = Delta {
+            kind: "response.reasoning_summary_text.delta",
+            item_id: &item.id,
+            output_index: item.index,
+            part_index: Some("summary_index"),
+            delta: text,
+            logprobs: false,
+        };
+        out.push(delta.event(self.seq));
+        self.seq += 1;
     }
 
     fn close_reasoning(&mut self, out: &mut Vec<Bytes>) {
@@ -386,12 +407,58 @@ impl ChatToResponsesStream {
     }
 }
 
+/// One `*.delta` event: sent for every chunk, so written straight to bytes rather than built
+/// as a `Value` (whose map allocates each key) and encoded. The members and their order are
+/// what `emit` writes for the other events: `type`, `sequence_number`, then the event's own.
+struct Delta<'a> {
+    kind: &'static str,
+    item_id: &'a str,
+    output_index: usize,
+    /// `content_index` or `summary_index` (always 0: one part per item), when the event has one.
+    part_index: Option<&'static str>,
+    delta: &'a str,
+    /// Whether an empty `logprobs` array ends the event (text deltas).
+    logprobs: bool,
+}
+
+impl Delta<'_> {
+    fn event(&self, seq: u64) -> Bytes {
+        let mut out = BytesMut::with_capacity(
+            2 * self.kind.len() + self.item_id.len() + self.delta.len() + 128,
+        );
+        out.append(b"event: ");
+        out.append(self.kind.as_bytes());
+        out.append(b"\ndata: {\"type\":\"");
+        out.append(self.kind.as_bytes());
+        out.append(b"\",\"sequence_number\":");
+        put_decimal(&mut out, seq);
+        out.append(b",\"item_id\":");
+        write_json_string(&mut out, self.item_id);
+        out.append(b",\"output_index\":");
+        put_decimal(&mut out, self.output_index as u64);
+        if let Some(name) = self.part_index {
+            out.append(b",\"");
+            out.append(name.as_bytes());
+            out.append(b"\":0");
+        }
+        out.append(b",\"delta\":");
+        write_json_string(&mut out, self.delta);
+        if self.logprobs {
+            out.append(b",\"logprobs\":[]");
+        }
+        out.append(b"}\n\n");
+        out.freeze()
+    }
+}
+
 /// An upstream error carried in a chunk's data, as a gateway error: OpenAI's
 /// `{"error": {"message", ...}}` or, from ringway's own provider translators, a Bifrost error
 /// (`{"error": {"status_code", "error": {"message", ...}}}`).
 fn error_in(data: &[u8]) -> Option<GatewayError> {
     // Cheap pre-check: most chunks carry no error and are never decoded twice.
-    memchr::memmem::find(data, b"\"error\"")?;
+    if !crate::json::mentions_error(data) {
+        return None;
+    }
     let v: Value = crate::json::from_slice(data).ok()?;
     let e = v.get("error").filter(|e| !e.is_null())?;
     let status = e
@@ -445,6 +512,62 @@ mod tests {
             t.finish(&mut out);
         }
         parse(&out)
+    }
+
+    /// What `emit` writes for a delta event built as a `Value`, the general path.
+    fn via_value(d: &Delta<'_>, seq: u64) -> Bytes {
+        let mut obj = Map::new();
+        obj.insert("type".into(), json!(d.kind));
+        obj.insert("sequence_number".into(), json!(seq));
+        obj.insert("item_id".into(), json!(d.item_id));
+        obj.insert("output_index".into(), json!(d.output_index));
+        if let Some(name) = d.part_index {
+            obj.insert(name.into(), json!(0));
+        }
+        obj.insert("delta".into(), json!(d.delta));
+        if d.logprobs {
+            obj.insert("logprobs".into(), json!([]));
+        }
+        event(d.kind, &encode(&obj))
+    }
+
+    #[test]
+    fn delta_events_are_the_bytes_the_value_path_writes() {
+        let texts = [
+            "",
+            "Hello",
+            "quote \" backslash \\ slash / tab \t newline \n",
+            "control \u{1} \u{1f} del \u{7f}",
+            "unicode é ✓ 😀 and a long run of plain text that spans several sixteen-byte chunks",
+            "{\"city\":\"Paris\"}",
+        ];
+        let kinds = [
+            ("response.output_text.delta", Some("content_index"), true),
+            (
+                "response.reasoning_summary_text.delta",
+                Some("summary_index"),
+                false,
+            ),
+            ("response.function_call_arguments.delta", None, false),
+        ];
+        for (kind, part_index, logprobs) in kinds {
+            for (i, text) in texts.iter().enumerate() {
+                let d = Delta {
+                    kind,
+                    item_id: if i % 2 == 0 {
+                        "msg_chatcmpl-9"
+                    } else {
+                        "fc_call_\"odd\""
+                    },
+                    output_index: i * 7,
+                    part_index,
+                    delta: text,
+                    logprobs,
+                };
+                let seq = (i as u64) * 1_000_003;
+                assert_eq!(d.event(seq), via_value(&d, seq), "{kind} {text:?}");
+            }
+        }
     }
 
     #[test]
