@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use super::client::{stop_reason, usage_to_bedrock};
 use super::eventstream::{encode_event, encode_exception};
+use crate::http::put_decimal;
+use crate::json::write_json_string;
 use crate::providers::unified::{ChatChunk, Usage};
 use crate::sse;
 
@@ -58,7 +60,25 @@ impl OpenAiToBedrockStream {
         let Some(data) = sse::event_data(event) else {
             return; // comments and keep-alives
         };
-        let value: Value = match crate::json::from_slice(&data) {
+        // Most events carry no error: decoded straight into the chunk, without a `Value` first.
+        // Anything else takes the general path below, which tells errors apart.
+        let fast = (!crate::json::mentions_error(&data))
+            .then(|| ChatChunk::from_slice(&data).ok())
+            .flatten();
+        let chunk = match fast {
+            Some(c) => c,
+            None => match self.decode(&data, out) {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        self.chunk(chunk, out);
+    }
+
+    /// Decodes an event through a `Value`: reports an error event or an undecodable one (and
+    /// returns `None`), else returns its chunk.
+    fn decode(&mut self, data: &[u8], out: &mut Vec<Bytes>) -> Option<ChatChunk> {
+        let value: Value = match crate::json::from_slice(data) {
             Ok(v) => v,
             Err(e) => {
                 self.fail(
@@ -66,7 +86,7 @@ impl OpenAiToBedrockStream {
                     502,
                     &format!("invalid stream event from provider: {e}"),
                 );
-                return;
+                return None;
             }
         };
         if let Some(err) = value.get("error").filter(|e| e.is_object()) {
@@ -81,19 +101,23 @@ impl OpenAiToBedrockStream {
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(500);
             self.fail(out, status, message);
-            return;
+            return None;
         }
-        let chunk: ChatChunk = match serde_json::from_value(value) {
-            Ok(c) => c,
+        match serde_json::from_value(value) {
+            Ok(c) => Some(c),
             Err(e) => {
                 self.fail(
                     out,
                     502,
                     &format!("invalid stream chunk from provider: {e}"),
                 );
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Translates one decoded chunk.
+    fn chunk(&mut self, chunk: ChatChunk, out: &mut Vec<Bytes>) {
         self.start(out);
         if chunk.usage.is_some() {
             self.usage = chunk.usage;
@@ -104,19 +128,11 @@ impl OpenAiToBedrockStream {
         let delta = choice.delta;
         if let Some(t) = delta.reasoning.filter(|t| !t.is_empty()) {
             let i = self.open(Block::Reasoning, out);
-            emit(
-                out,
-                "contentBlockDelta",
-                &json!({"contentBlockIndex": i, "delta": {"reasoningContent": {"text": t}}}),
-            );
+            emit_delta(out, i, DeltaKind::Reasoning, &t);
         }
         if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
             let i = self.open(Block::Text, out);
-            emit(
-                out,
-                "contentBlockDelta",
-                &json!({"contentBlockIndex": i, "delta": {"text": t}}),
-            );
+            emit_delta(out, i, DeltaKind::Text, &t);
         }
         for call in delta.tool_calls.into_iter().flatten() {
             let tool = call.index.unwrap_or(0);
@@ -139,11 +155,7 @@ impl OpenAiToBedrockStream {
                 self.next_block - 1
             };
             if let Some(a) = args.filter(|a| !a.is_empty()) {
-                emit(
-                    out,
-                    "contentBlockDelta",
-                    &json!({"contentBlockIndex": i, "delta": {"toolUse": {"input": a}}}),
-                );
+                emit_delta(out, i, DeltaKind::ToolInput, &a);
             }
         }
         if let Some(f) = choice.finish_reason {
@@ -238,6 +250,39 @@ impl OpenAiToBedrockStream {
     }
 }
 
+/// What a `contentBlockDelta` carries.
+#[derive(Debug, Clone, Copy)]
+enum DeltaKind {
+    Text,
+    Reasoning,
+    ToolInput,
+}
+
+/// A `contentBlockDelta` message: sent for every chunk, so its payload is written straight to
+/// bytes (the same bytes `emit` writes for the `json!` value) instead of built as a `Value`.
+fn emit_delta(out: &mut Vec<Bytes>, index: u64, kind: DeltaKind, text: &str) {
+    out.push(Bytes::from(encode_event(
+        "contentBlockDelta",
+        &delta_payload(index, kind, text),
+    )));
+}
+
+fn delta_payload(index: u64, kind: DeltaKind, text: &str) -> Vec<u8> {
+    let (open, close): (&[u8], &[u8]) = match kind {
+        DeltaKind::Text => (b"{\"text\":", b"}}"),
+        DeltaKind::Reasoning => (b"{\"reasoningContent\":{\"text\":", b"}}}"),
+        DeltaKind::ToolInput => (b"{\"toolUse\":{\"input\":", b"}}}"),
+    };
+    let mut payload = Vec::with_capacity(text.len() + 64);
+    payload.extend_from_slice(b"{\"contentBlockIndex\":");
+    put_decimal(&mut payload, index);
+    payload.extend_from_slice(b",\"delta\":");
+    payload.extend_from_slice(open);
+    write_json_string(&mut payload, text);
+    payload.extend_from_slice(close);
+    payload
+}
+
 fn emit(out: &mut Vec<Bytes>, event_type: &str, payload: &Value) {
     out.push(Bytes::from(encode_event(
         event_type,
@@ -254,6 +299,41 @@ mod tests {
     const TEXT: &str = include_str!("../../../tests/fixtures/bedrock/openai_stream_text.sse");
     const TOOLS: &str = include_str!("../../../tests/fixtures/bedrock/openai_stream_tools.sse");
     const ERROR: &str = include_str!("../../../tests/fixtures/bedrock/openai_stream_error.sse");
+
+    #[test]
+    fn delta_payloads_are_the_bytes_of_the_value_path() {
+        let texts = [
+            "",
+            "Hello",
+            "quote \" backslash \\ tab \t newline \n control \u{1} del \u{7f}",
+            "unicode é ✓ 😀 and a run of plain text longer than sixteen bytes",
+            "{\"city\":\"Paris\"}",
+        ];
+        for (n, t) in texts.iter().enumerate() {
+            let i = n as u64 * 1_000_003;
+            let cases = [
+                (
+                    DeltaKind::Text,
+                    json!({"contentBlockIndex": i, "delta": {"text": t}}),
+                ),
+                (
+                    DeltaKind::Reasoning,
+                    json!({"contentBlockIndex": i, "delta": {"reasoningContent": {"text": t}}}),
+                ),
+                (
+                    DeltaKind::ToolInput,
+                    json!({"contentBlockIndex": i, "delta": {"toolUse": {"input": t}}}),
+                ),
+            ];
+            for (kind, value) in cases {
+                assert_eq!(
+                    String::from_utf8(delta_payload(i, kind, t)).expect("utf-8"),
+                    value.to_string(),
+                    "{kind:?} {t:?}"
+                );
+            }
+        }
+    }
 
     /// `(event type or "!exception", payload)` of every output message.
     fn translate(stream: &str, finish: bool) -> Vec<(String, Value)> {
