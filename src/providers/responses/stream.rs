@@ -219,8 +219,7 @@ impl ChatToResponsesStream {
             delta: text,
             logprobs: true,
         };
-        out.push(delta.event(self.seq));
-        self.seq += 1;
+        delta.push(&mut self.seq, out);
     }
 
     fn call_delta(&mut self, d: &ToolCallDelta, out: &mut Vec<Bytes>) {
@@ -275,8 +274,7 @@ impl ChatToResponsesStream {
             delta: args,
             logprobs: false,
         };
-        out.push(delta.event(self.seq));
-        self.seq += 1;
+        delta.push(&mut self.seq, out);
     }
 
     fn reasoning_delta(&mut self, text: &str, out: &mut Vec<Bytes>) {
@@ -313,8 +311,7 @@ impl ChatToResponsesStream {
             delta: text,
             logprobs: false,
         };
-        out.push(delta.event(self.seq));
-        self.seq += 1;
+        delta.push(&mut self.seq, out);
     }
 
     fn close_reasoning(&mut self, out: &mut Vec<Bytes>) {
@@ -422,6 +419,12 @@ struct Delta<'a> {
 }
 
 impl Delta<'_> {
+    /// Appends the event as number `seq`, and counts it.
+    fn push(&self, seq: &mut u64, out: &mut Vec<Bytes>) {
+        out.push(self.event(*seq));
+        *seq += 1;
+    }
+
     fn event(&self, seq: u64) -> Bytes {
         let mut out = BytesMut::with_capacity(
             2 * self.kind.len() + self.item_id.len() + self.delta.len() + 128,
