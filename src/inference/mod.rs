@@ -345,6 +345,7 @@ async fn serve(
     };
     ctx.request_type = Some(op.as_str());
     trail.op(op);
+    trail.messages(fields.messages_span.clone().filter(|_| !fields.has_system));
     let table = worker.table();
     if let Err(e) = name_route(&mut ctx, &fields, dialect, &table) {
         return (error_reply(dialect.client, &e, &ctx), None, ctx);

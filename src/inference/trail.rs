@@ -4,6 +4,7 @@
 //! logged.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::time::Duration;
 
 use crate::error::RequestType;
@@ -20,6 +21,7 @@ pub struct Trail {
     retries: Cell<u32>,
     fallback_index: Cell<u32>,
     op: Cell<Option<RequestType>>,
+    messages: Cell<Option<(usize, usize)>>,
     served: RefCell<Option<Outcome>>,
 }
 
@@ -74,6 +76,14 @@ impl Trail {
         self.op.set(Some(op));
     }
 
+    /// Where the client body's chat history is, as the validating scan found it (`None`: no
+    /// `messages` array, or a `system` beside it that must join the history).
+    pub fn messages(&self, span: Option<Range<usize>>) {
+        if self.wanted {
+            self.messages.set(span.map(|s| (s.start, s.end)));
+        }
+    }
+
     /// The request ended on `provider`/`model`: resolves the key's id and name from `table` (the
     /// snapshot the request ran on).
     pub fn served(&self, table: &RouteTable, provider: &str, model: &str) {
@@ -91,6 +101,7 @@ impl Trail {
             retries: self.retries.get(),
             fallback_index: self.fallback_index.get(),
             key,
+            messages: self.messages.get().map(|(start, end)| start..end),
         });
     }
 

@@ -37,6 +37,11 @@ pub struct RequestFields {
     /// Further removal spans when `fallbacks` appears more than once (almost always empty);
     /// together with `fallbacks_span` they are disjoint and keep the body valid.
     pub extra_fallbacks_spans: Vec<Range<usize>>,
+    /// Span of the (last) top-level `messages` value when it is an array: the request log
+    /// copies the chat history from there instead of reading the body again.
+    pub messages_span: Option<Range<usize>>,
+    /// Whether the body has a top-level `system` member (Anthropic's, which joins the history).
+    pub has_system: bool,
 }
 
 /// Reads the routing fields of a request body, rejecting invalid JSON and nesting deeper than
@@ -72,6 +77,8 @@ pub fn read_fields_with_depth(body: &[u8], max_depth: usize) -> Result<RequestFi
                 Kind::Null => {}
                 _ => return Err(wrong_type("stream", "a boolean")),
             },
+            b"messages" => fields.messages_span = (m.kind == Kind::Array).then(|| m.value.clone()),
+            b"system" => fields.has_system = true,
             b"fallbacks" => {
                 fallbacks_members.push((index, m.key.start, m.value.end));
                 match m.kind {

@@ -5,6 +5,8 @@
 //! [`LogContent`] (messages, error, metadata) read only for the rows a page shows or a content
 //! search needs.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -186,6 +188,9 @@ pub struct LogEntry {
     pub status: u16,
     /// The client's body, when content logging is on.
     pub request: Option<Bytes>,
+    /// Span of the chat `messages` array in `request`, found (and validated) by the worker's
+    /// scan of the body when no `system` member stands beside it: copied as it is.
+    pub request_messages: Option<Range<usize>>,
     /// The body sent to the client (non-streamed answers and errors).
     pub response: Option<Bytes>,
     /// Streamed events kept for usage (always) and the answer text (content logging on).
@@ -252,12 +257,19 @@ impl LogEntry {
             && let Some(req) = self.request.as_deref()
         {
             // Chat messages are copied as they are unless a top-level `system` (Anthropic) has to
-            // join them.
-            let lazy_req = extract::Lazy::new(req);
-            let chat =
-                self.object.starts_with("chat") && lazy_req.is_some_and(|r| !r.has_field("system"));
-            let spliced =
-                chat && content.raw("input_history", lazy_req, &sonic_rs::pointer!["messages"]);
+            // join them. Where the worker's scan found them, nothing is read again.
+            let chat = self.object.starts_with("chat");
+            let scanned = chat
+                && self
+                    .request_messages
+                    .as_ref()
+                    .and_then(|span| req.get(span.clone()))
+                    .is_some_and(|history| content.raw_piece("input_history", history));
+            let lazy_req = (!scanned).then(|| extract::Lazy::new(req)).flatten();
+            let chat = chat && lazy_req.is_some_and(|r| !r.has_field("system"));
+            let spliced = scanned
+                || (chat
+                    && content.raw("input_history", lazy_req, &sonic_rs::pointer!["messages"]));
             if !spliced && let Some(r) = extract::parse_json(req) {
                 let input = extract::input(&r, self.object);
                 if let Some(h) = &input.history {
@@ -370,6 +382,17 @@ impl ContentWriter {
         false
     }
 
+    /// Adds `name: piece`, a JSON value already validated, when it is small enough to keep as
+    /// it is; false otherwise (nothing is added).
+    fn raw_piece(&mut self, name: &str, piece: &[u8]) -> bool {
+        if piece.len() > extract::MAX_RAW_PIECE {
+            return false;
+        }
+        self.key(name);
+        self.out.extend_from_slice(piece);
+        true
+    }
+
     fn finish(mut self) -> StoredContent {
         if !self.out.is_empty() {
             self.out.push(b'}');
@@ -424,6 +447,7 @@ mod tests {
             request: Some(Bytes::from_static(
                 br#"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"Hello There"}]}"#,
             )),
+            request_messages: None,
             response: Some(Bytes::from_static(
                 br#"{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"}}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}"#,
             )),
@@ -432,6 +456,36 @@ mod tests {
             metadata: vec![("x-user".into(), "u1".into())],
             content: true,
         }
+    }
+
+    #[test]
+    fn history_found_by_the_worker_scan_is_stored_as_the_lazy_read_stores_it() {
+        let bodies: [&[u8]; 3] = [
+            br#"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"Hello There"}]}"#,
+            br#"{ "messages" : [ {"role":"system","content":"be \"brief\""}, {"role":"user","content":[{"type":"text","text":"caf\u00e9"}]} ] , "model":"m"}"#,
+            br#"{"model":"m","messages":[]}"#,
+        ];
+        for body in bodies {
+            let fields = crate::json::read_fields(body).unwrap();
+            let span = fields.messages_span.clone();
+            assert!(span.is_some() && !fields.has_system);
+            let mut lazy = entry();
+            lazy.request = Some(Bytes::copy_from_slice(body));
+            let mut scanned = lazy.clone();
+            scanned.request_messages = span;
+            assert_eq!(
+                scanned.into_row(),
+                lazy.into_row(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // A `system` beside the messages joins them: the worker hands no span, the lazy path runs.
+        let anthropic =
+            br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":"hi"}]}"#;
+        let fields = crate::json::read_fields(anthropic).unwrap();
+        assert!(fields.has_system);
+        assert!(fields.messages_span.is_some());
     }
 
     #[test]

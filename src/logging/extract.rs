@@ -28,7 +28,7 @@ pub fn parse_json(body: &[u8]) -> Option<Value> {
 }
 
 /// Longest JSON piece copied out of a body as it is; longer ones are parsed and capped.
-const MAX_RAW_PIECE: usize = 64 * 1024;
+pub const MAX_RAW_PIECE: usize = 64 * 1024;
 
 /// Whether `body` is safe to hand to sonic-rs's lazy reader (sane size, sane nesting).
 fn lazily_readable(body: &[u8]) -> bool {

@@ -1,6 +1,7 @@
 //! The per-request side of logging, on the worker: what is taken at the start of a request and
 //! how its entry is built at the end. Nothing here parses JSON or touches the store.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -39,6 +40,8 @@ pub struct Outcome {
     pub fallback_index: u32,
     /// Key id and name (never the value).
     pub key: Option<(String, String)>,
+    /// Span of the chat history in the client's body (see [`LogEntry::request_messages`]).
+    pub messages: Option<Range<usize>>,
 }
 
 impl RequestLog {
@@ -81,6 +84,7 @@ impl RequestLog {
             latency_ms: 0.0,
             status: reply.status,
             request: self.request,
+            request_messages: outcome.messages,
             response: None,
             events: Vec::new(),
             stream_error: None,

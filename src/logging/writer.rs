@@ -270,6 +270,7 @@ mod tests {
             latency_ms: 1.0,
             status: 200,
             request: None,
+            request_messages: None,
             response: None,
             events: Vec::new(),
             stream_error: None,
