@@ -397,13 +397,13 @@ fn literal_end(body: &[u8], i: usize, word: &[u8]) -> Result<usize, JsonError> {
 
 /// True for the four JSON whitespace bytes.
 #[inline]
-pub(super) const fn is_ws(b: u8) -> bool {
+pub const fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// First index at or after `i` that is not JSON whitespace (`body.len()` if none).
 #[inline]
-pub(super) fn skip_ws(body: &[u8], mut i: usize) -> usize {
+pub fn skip_ws(body: &[u8], mut i: usize) -> usize {
     while body.get(i).is_some_and(|&b| is_ws(b)) {
         i += 1;
     }

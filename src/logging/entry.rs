@@ -11,8 +11,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::extract;
 use super::time::format_ns;
+use super::{answer, extract};
 
 /// Token counts of one request (Bifrost's `token_usage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,9 +215,17 @@ impl LogEntry {
     pub fn into_row(self) -> (LogSummary, StoredContent) {
         let failed = self.status >= 400 || self.stream_error.is_some();
         let response = self.response.as_deref();
-        let lazy_response = response.and_then(extract::Lazy::new);
+        // An OpenAI-shaped answer is read in one validating scan; anything else lazily.
+        let scanned = response.and_then(answer::read);
+        let lazy_response = match scanned {
+            Some(_) => None,
+            None => response.and_then(extract::Lazy::new),
+        };
         // Non-streamed usage sits at the top of every format: read without building the body.
-        let mut usage = lazy_response.and_then(extract::Lazy::usage);
+        let mut usage = match &scanned {
+            Some(a) => a.usage,
+            None => lazy_response.and_then(extract::Lazy::usage),
+        };
         let mut content = ContentWriter::default();
         if self.stream {
             let streamed = extract::from_events(&self.events);
@@ -242,11 +250,18 @@ impl LogEntry {
             && let Some(body) = response
         {
             // OpenAI-shaped answers: the message is copied as it is, not parsed and re-encoded.
-            let spliced = content.raw(
-                "output_message",
-                lazy_response,
-                &sonic_rs::pointer!["choices", 0, "message"],
-            );
+            let spliced = match &scanned {
+                Some(a) => a
+                    .message
+                    .as_ref()
+                    .and_then(|span| body.get(span.clone()))
+                    .is_some_and(|m| content.raw_piece("output_message", m)),
+                None => content.raw(
+                    "output_message",
+                    lazy_response,
+                    &sonic_rs::pointer!["choices", 0, "message"],
+                ),
+            };
             if !spliced
                 && let Some(m) = extract::parse_json(body).and_then(|r| extract::output_message(&r))
             {

@@ -129,7 +129,11 @@ pub fn usage(body: &Value) -> Option<TokenUsage> {
 }
 
 /// Usage from the counts found; none when no count was.
-fn counts(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> Option<TokenUsage> {
+pub(super) fn counts(
+    prompt: Option<u64>,
+    completion: Option<u64>,
+    total: Option<u64>,
+) -> Option<TokenUsage> {
     if prompt.is_none() && completion.is_none() && total.is_none() {
         return None;
     }

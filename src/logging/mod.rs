@@ -13,6 +13,7 @@
 //! in Bifrost; both are read at start (changing them needs a restart, as in Bifrost). When off,
 //! workers hold no logger and a request pays one branch.
 
+mod answer;
 pub mod entry;
 pub mod extract;
 pub mod key;
