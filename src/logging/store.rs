@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use heed::types::{Bytes, Str};
-use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, MdbError, RoTxn, WithTls};
+use heed::{
+    CommitOrAbort, Database, Env, EnvOpenOptions, MdbError, PutFlags, RoTxn, RwTxn, WithTls,
+};
 
 use super::entry::{LogContent, LogSummary, StoredContent};
 use super::key;
@@ -192,9 +194,16 @@ impl LogStore {
 
     fn try_put_batch(&self, rows: &[(LogSummary, StoredContent)]) -> Result<(), LogError> {
         let _shared = self.shared();
+        // Keys begin with the request's start time: in key order, nearly every row lands at the
+        // end of the trees, where LMDB appends (see `put_last`).
+        let mut keyed: Vec<(Vec<u8>, &(LogSummary, StoredContent))> = rows
+            .iter()
+            .map(|r| (key::encode(r.0.ts_ns, &r.0.id), r))
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
-        for (summary, content) in rows {
-            let k = key::encode(summary.ts_ns, &summary.id);
+        let mut encoded = Vec::with_capacity(512);
+        for (k, (summary, content)) in keyed {
             // A retried id (same request id twice) replaces its earlier row.
             if let Some(old) = self.ids.get(&wtxn, &summary.id).map_err(|e| self.lmdb(e))? {
                 let old = old.to_vec();
@@ -206,14 +215,11 @@ impl LogStore {
                     .map_err(|e| self.lmdb(e))?;
             }
             // Serialising these plain structs cannot fail.
-            let s = serde_json::to_vec(summary).unwrap_or_default();
-            self.summaries
-                .put(&mut wtxn, &k, &s)
-                .map_err(|e| self.lmdb(e))?;
+            encoded.clear();
+            let _ = serde_json::to_writer(&mut encoded, summary);
+            put_last(self.summaries, &mut wtxn, &k, &encoded).map_err(|e| self.lmdb(e))?;
             if !content.is_empty() {
-                self.contents
-                    .put(&mut wtxn, &k, &content.0)
-                    .map_err(|e| self.lmdb(e))?;
+                put_last(self.contents, &mut wtxn, &k, &content.0).map_err(|e| self.lmdb(e))?;
             }
             self.ids
                 .put(&mut wtxn, &summary.id, &k)
@@ -401,6 +407,22 @@ fn hex_key(k: &[u8]) -> String {
     k.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Puts `k` at the end of `db` when it sorts after every key there: LMDB then appends without
+/// searching the tree and fills pages instead of splitting them in half (rows are written in
+/// time order). A key that does not (a long request finishing after newer ones) is put in its
+/// place.
+fn put_last(
+    db: Database<Bytes, Bytes>,
+    txn: &mut RwTxn<'_>,
+    k: &[u8],
+    v: &[u8],
+) -> heed::Result<()> {
+    match db.put_with_flags(txn, PutFlags::APPEND, k, v) {
+        Err(heed::Error::Mdb(MdbError::KeyExist)) => db.put(txn, k, v),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
@@ -437,6 +459,39 @@ pub(crate) mod tests {
             }),
             status: Status::Success,
             stream: false,
+        }
+    }
+
+    #[test]
+    fn rows_older_than_the_last_are_put_in_place() {
+        let dir = temp_dir("append");
+        let store = LogStore::open(&dir).unwrap();
+        let content = |t: &str| StoredContent(format!("{{\"t\":\"{t}\"}}").into_bytes());
+        // Unsorted within a batch, and a second batch partly older than the first one's end.
+        for batch in [
+            [("e", 50), ("a", 10), ("c", 30)],
+            [("f", 60), ("b", 20), ("d", 40)],
+        ] {
+            let rows: Vec<_> = batch
+                .iter()
+                .map(|(id, ts)| (summary(id, *ts, "openai"), content(id)))
+                .collect();
+            store.put_batch(&rows).unwrap();
+        }
+        let rtxn = store.read().unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan(&rtxn, None, None, false, |_, s| {
+                seen.push(s.id);
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, ["a", "b", "c", "d", "e", "f"]);
+        drop(rtxn);
+        for id in ["a", "d", "f"] {
+            let (s, c) = store.get(id).unwrap().unwrap();
+            assert_eq!(s.id, id);
+            assert_eq!(c, content(id).decode().unwrap());
         }
     }
 
