@@ -4,6 +4,8 @@
 //! Bodies are in the client's wire format: OpenAI-shaped (chat, text completion, embeddings),
 //! the Responses API, or Anthropic's Messages; usage is read from any of their spellings.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use super::entry::{LogContent, TokenUsage};
@@ -162,17 +164,26 @@ pub fn from_events(events: &[bytes::Bytes]) -> Streamed {
         let Some(data) = sse::event_data(ev) else {
             continue;
         };
-        let Some(v) = parse_json(&data) else {
-            continue;
+        // Read off the scanner's spans; the rare event it leaves is parsed whole.
+        let parsed: Value;
+        let (u, t) = match super::event::read(&data) {
+            Some(e) => (e.usage, e.text),
+            None => {
+                let Some(v) = parse_json(&data) else {
+                    continue;
+                };
+                parsed = v;
+                (usage(&parsed), delta_text(&parsed).map(Cow::Borrowed))
+            }
         };
-        if let Some(u) = usage(&v) {
+        if let Some(u) = u {
             // Later events win, except that a zero never hides an earlier count.
             prompt = Some(u.prompt_tokens).filter(|n| *n > 0).or(prompt);
             completion = Some(u.completion_tokens).filter(|n| *n > 0).or(completion);
             total = Some(u.total_tokens).filter(|n| *n > 0).or(total);
         }
-        if let Some(t) = delta_text(&v) {
-            push_capped(&mut out.text, t);
+        if let Some(t) = t {
+            push_capped(&mut out.text, &t);
         }
     }
     if prompt.is_some() || completion.is_some() {
@@ -187,7 +198,7 @@ pub fn from_events(events: &[bytes::Bytes]) -> Streamed {
 }
 
 /// The text piece one streamed event carries.
-fn delta_text(v: &Value) -> Option<&str> {
+pub(super) fn delta_text(v: &Value) -> Option<&str> {
     if let Some(choice) = v.get("choices").and_then(|c| c.get(0)) {
         return choice
             .get("delta")

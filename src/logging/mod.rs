@@ -15,10 +15,12 @@
 
 mod answer;
 pub mod entry;
+mod event;
 pub mod extract;
 pub mod key;
 pub mod query;
 pub mod request;
+mod spans;
 pub mod store;
 pub mod stream;
 pub mod time;
