@@ -13,7 +13,7 @@ Usage: benches/load/ab.py NAME=BINARY [NAME=BINARY ...] [--floor NAME=BINARY] [-
 import argparse
 import json
 import os
-import signal
+import shutil
 import statistics
 import sys
 import tempfile
@@ -109,12 +109,8 @@ def main():
                   f"CPU {med['cpu_us']:.2f} us/req ({med['cpu_us'] / base['cpu_us']:.3f}x)  "
                   f"log writer {med['writer_us']:.2f} us/req")
     finally:
-        for p in procs:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=20)
-            except Exception:
-                p.kill()
+        B.stop(procs)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

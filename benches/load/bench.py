@@ -89,6 +89,16 @@ http {{
     return p, port
 
 
+def stop(procs):
+    """Stops each process (SIGTERM, then SIGKILL after 20 s)."""
+    for p in procs:
+        try:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=20)
+        except Exception:
+            p.kill()
+
+
 def free_port():
     import socket
     s = socket.socket()
@@ -373,12 +383,7 @@ def main():
             n_ttfb, _ = stream_timing(ngx2_port, args.timing_requests, body)
             timing = (d_ttfb, d_gaps, r_ttfb, r_gaps, n_ttfb, own_overhead_us(gw2_port))
     finally:
-        for p in procs:
-            try:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=20)
-            except Exception:
-                p.kill()
+        stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
     med = lambda xs: statistics.median(xs)

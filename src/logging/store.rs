@@ -462,6 +462,19 @@ pub(crate) mod tests {
         }
     }
 
+    /// Every row's id, oldest first (or newest first).
+    fn ids(store: &LogStore, newest_first: bool) -> Vec<String> {
+        let rtxn = store.read().unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan(&rtxn, None, None, newest_first, |_, s| {
+                seen.push(s.id);
+                true
+            })
+            .unwrap();
+        seen
+    }
+
     #[test]
     fn rows_older_than_the_last_are_put_in_place() {
         let dir = temp_dir("append");
@@ -478,16 +491,7 @@ pub(crate) mod tests {
                 .collect();
             store.put_batch(&rows).unwrap();
         }
-        let rtxn = store.read().unwrap();
-        let mut seen = Vec::new();
-        store
-            .scan(&rtxn, None, None, false, |_, s| {
-                seen.push(s.id);
-                true
-            })
-            .unwrap();
-        assert_eq!(seen, ["a", "b", "c", "d", "e", "f"]);
-        drop(rtxn);
+        assert_eq!(ids(&store, false), ["a", "b", "c", "d", "e", "f"]);
         for id in ["a", "d", "f"] {
             let (s, c) = store.get(id).unwrap().unwrap();
             assert_eq!(s.id, id);
@@ -505,16 +509,9 @@ pub(crate) mod tests {
             .map(|(id, ts)| (summary(id, *ts, "openai"), StoredContent::default()))
             .collect();
         store.put_batch(&rows).unwrap();
+        assert_eq!(ids(&store, true), ["c", "b", "a"]);
         let rtxn = store.read().unwrap();
         let mut seen = Vec::new();
-        store
-            .scan(&rtxn, None, None, true, |_, s| {
-                seen.push(s.id);
-                true
-            })
-            .unwrap();
-        assert_eq!(seen, ["c", "b", "a"]);
-        seen.clear();
         store
             .scan(&rtxn, Some(15), Some(30), false, |_, s| {
                 seen.push(s.id);
