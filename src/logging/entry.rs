@@ -274,15 +274,15 @@ impl LogEntry {
             // Chat messages are copied as they are unless a top-level `system` (Anthropic) has to
             // join them. Where the worker's scan found them, nothing is read again.
             let chat = self.object.starts_with("chat");
-            let scanned = chat
+            let copied = chat
                 && self
                     .request_messages
                     .as_ref()
                     .and_then(|span| req.get(span.clone()))
                     .is_some_and(|history| content.raw_piece("input_history", history));
-            let lazy_req = (!scanned).then(|| extract::Lazy::new(req)).flatten();
+            let lazy_req = (!copied).then(|| extract::Lazy::new(req)).flatten();
             let chat = chat && lazy_req.is_some_and(|r| !r.has_field("system"));
-            let spliced = scanned
+            let spliced = copied
                 || (chat
                     && content.raw("input_history", lazy_req, &sonic_rs::pointer!["messages"]));
             if !spliced && let Some(r) = extract::parse_json(req) {
