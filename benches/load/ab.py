@@ -85,21 +85,17 @@ def main():
         for port, _ in targets.values():  # warm-up
             B.run_wrk(port, "/v1/chat/completions", script, 2, a.connections)
         results = {}
-        for rnd in range(a.rounds):
-            order = list(targets.items())
-            if rnd % 2:
-                order.reverse()
-            for name, (port, pids) in order:
-                cpu0 = sum(thread_ns(p) for p in pids)
-                log0 = sum(thread_ns(p, "ringway-logs") for p in pids)
-                r = B.run_wrk(port, "/v1/chat/completions", script, a.duration, a.connections)
-                n = max(r["requests"], 1)
-                r["cpu_us"] = (sum(thread_ns(p) for p in pids) - cpu0) / n / 1e3
-                r["writer_us"] = (sum(thread_ns(p, "ringway-logs") for p in pids) - log0) / n / 1e3
-                results.setdefault(name, []).append(r)
-                print(f"round {rnd + 1} {name:12} {r['rps']:>9.0f} req/s  CPU {r['cpu_us']:.2f} us/req"
-                      f"  log writer {r['writer_us']:.2f} us/req  p99 {r['p99_ms']:.3f} ms"
-                      f"  non-2xx {r['errors']}", flush=True)
+        for rnd, name, port, pids in B.alternating(targets, a.rounds):
+            cpu0 = sum(thread_ns(p) for p in pids)
+            log0 = sum(thread_ns(p, "ringway-logs") for p in pids)
+            r = B.run_wrk(port, "/v1/chat/completions", script, a.duration, a.connections)
+            n = max(r["requests"], 1)
+            r["cpu_us"] = (sum(thread_ns(p) for p in pids) - cpu0) / n / 1e3
+            r["writer_us"] = (sum(thread_ns(p, "ringway-logs") for p in pids) - log0) / n / 1e3
+            results.setdefault(name, []).append(r)
+            print(f"round {rnd + 1} {name:12} {r['rps']:>9.0f} req/s  CPU {r['cpu_us']:.2f} us/req"
+                  f"  log writer {r['writer_us']:.2f} us/req  p99 {r['p99_ms']:.3f} ms"
+                  f"  non-2xx {r['errors']}", flush=True)
         print()
         base = None
         for name, rs in results.items():

@@ -89,6 +89,17 @@ http {{
     return p, port
 
 
+def alternating(targets, rounds):
+    """(round, name, port, pids) for each target in each round, the order reversed every other
+    round so that no target always runs first on a warm or a cold machine."""
+    for rnd in range(rounds):
+        order = list(targets.items())
+        if rnd % 2:
+            order.reverse()
+        for name, (port, pids) in order:
+            yield rnd, name, port, pids
+
+
 def stop(procs):
     """Stops each process (SIGTERM, then SIGKILL after 20 s)."""
     for p in procs:
@@ -326,18 +337,14 @@ def main():
                 scen_targets = {k: targets[k] for k in PROXY_TARGETS}
             for name, (port, _) in scen_targets.items():  # warm-up
                 run_wrk(port, "/v1/chat/completions", script, 2, args.connections)
-            for rnd in range(args.rounds):
-                order = list(scen_targets.items())
-                if rnd % 2:
-                    order.reverse()
-                for name, (port, pids) in order:
-                    before = sum(cpu_seconds(p) for p in pids)
-                    r = run_wrk(port, "/v1/chat/completions", script, args.duration, args.connections)
-                    r["cpu_per_10k"] = (sum(cpu_seconds(p) for p in pids) - before) / max(r["requests"], 1) * 1e4
-                    results.setdefault((scen, name), []).append(r)
-                    print(f"{scen:12} round {rnd + 1} {name:8} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms"
-                          f"  p99 {r['p99_ms']:.3f} ms  cpu/10k {r['cpu_per_10k']:.3f} s  errors {r['errors']}",
-                          flush=True)
+            for rnd, name, port, pids in alternating(scen_targets, args.rounds):
+                before = sum(cpu_seconds(p) for p in pids)
+                r = run_wrk(port, "/v1/chat/completions", script, args.duration, args.connections)
+                r["cpu_per_10k"] = (sum(cpu_seconds(p) for p in pids) - before) / max(r["requests"], 1) * 1e4
+                results.setdefault((scen, name), []).append(r)
+                print(f"{scen:12} round {rnd + 1} {name:8} {r['rps']:>10.0f} req/s  p50 {r['p50_ms']:.3f} ms"
+                      f"  p99 {r['p99_ms']:.3f} ms  cpu/10k {r['cpu_per_10k']:.3f} s  errors {r['errors']}",
+                      flush=True)
             if scen == "passthrough":
                 # Latency at half of nginx's peak rate: enough connections, each pausing
                 # PACE_DELAY_MS before each request, to offer that rate to both proxies.

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use sonic_rs::{JsonType, JsonValueTrait};
 
-use super::scan::{Kind, Member, is_ws, scan_object, skip_ws};
+use super::scan::{Kind, Member, scan_object, skip_ws, skip_ws_back};
 use super::{JsonError, MAX_DEPTH};
 
 /// The request fields the gateway routes on, with the byte spans needed to rewrite the body.
@@ -161,12 +161,6 @@ fn decode_string_array(raw: &[u8]) -> Result<Vec<String>, JsonError> {
         out.push(elem.as_str().ok_or_else(bad_escape)?.to_owned());
     }
     Ok(out)
-}
-
-/// Index just after the last non-whitespace byte before `end` (0 if none).
-fn skip_ws_back(body: &[u8], end: usize) -> usize {
-    let head = body.get(..end).unwrap_or_default();
-    head.iter().rposition(|&b| !is_ws(b)).map_or(0, |p| p + 1)
 }
 
 /// Turns the `fallbacks` members into disjoint removal spans that keep the object valid.

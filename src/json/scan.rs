@@ -401,6 +401,12 @@ pub const fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// Index just after the last non-whitespace byte before `end` (0 if none).
+pub fn skip_ws_back(body: &[u8], end: usize) -> usize {
+    let head = body.get(..end).unwrap_or_default();
+    head.iter().rposition(|&b| !is_ws(b)).map_or(0, |p| p + 1)
+}
+
 /// First index at or after `i` that is not JSON whitespace (`body.len()` if none).
 #[inline]
 pub fn skip_ws(body: &[u8], mut i: usize) -> usize {

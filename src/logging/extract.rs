@@ -76,22 +76,16 @@ impl<'a> Lazy<'a> {
     pub fn usage(self) -> Option<TokenUsage> {
         use sonic_rs::JsonValueTrait;
         let u = sonic_rs::get(self.0, ["usage"]).ok()?;
-        // Slots: prompt_tokens, input_tokens, completion_tokens, output_tokens, total_tokens.
         let mut n: [Option<u64>; 5] = [None; 5];
         for member in sonic_rs::to_object_iter(u.as_raw_str()) {
             let (key, value) = member.ok()?;
-            let slot = match key.as_ref() {
-                "prompt_tokens" => 0,
-                "input_tokens" => 1,
-                "completion_tokens" => 2,
-                "output_tokens" => 3,
-                "total_tokens" => 4,
-                _ => continue,
+            let Some(slot) = USAGE_COUNTS.iter().position(|c| *c == key.as_ref()) else {
+                continue;
             };
             // The last of duplicate members wins, as when the object is parsed whole.
             n[slot] = value.as_u64();
         }
-        counts(n[0].or(n[1]), n[2].or(n[3]), n[4])
+        counts_of(n)
     }
 }
 
@@ -130,12 +124,22 @@ pub fn usage(body: &Value) -> Option<TokenUsage> {
     )
 }
 
+/// The count members of a `usage` object, in the order [`counts_of`] takes them.
+pub(super) const USAGE_COUNTS: [&str; 5] = [
+    "prompt_tokens",
+    "input_tokens",
+    "completion_tokens",
+    "output_tokens",
+    "total_tokens",
+];
+
+/// Usage from the [`USAGE_COUNTS`] found (a prompt spelling is taken before its alternative).
+pub(super) fn counts_of(n: [Option<u64>; 5]) -> Option<TokenUsage> {
+    counts(n[0].or(n[1]), n[2].or(n[3]), n[4])
+}
+
 /// Usage from the counts found; none when no count was.
-pub(super) fn counts(
-    prompt: Option<u64>,
-    completion: Option<u64>,
-    total: Option<u64>,
-) -> Option<TokenUsage> {
+fn counts(prompt: Option<u64>, completion: Option<u64>, total: Option<u64>) -> Option<TokenUsage> {
     if prompt.is_none() && completion.is_none() && total.is_none() {
         return None;
     }

@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::entry::TokenUsage;
-use super::extract::counts;
+use super::extract::{USAGE_COUNTS, counts_of};
 use crate::json::MAX_DEPTH;
-use crate::json::scan::{Kind, Member, is_ws, scan_object, skip_ws};
+use crate::json::scan::{Kind, Member, scan_object, skip_ws, skip_ws_back};
 
 /// A member's value: its kind, span, and (for a string) whether it has escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,20 +87,12 @@ pub fn count(text: &[u8], f: &Found) -> Option<u64> {
 /// Token counts of the `usage` object at `at` in `text`; the outer `None` gives up (an escaped
 /// or repeated count).
 pub fn usage(text: &[u8], at: &Found) -> Option<Option<TokenUsage>> {
-    const NAMES: [&[u8]; 5] = [
-        b"prompt_tokens",
-        b"input_tokens",
-        b"completion_tokens",
-        b"output_tokens",
-        b"total_tokens",
-    ];
     if at.kind != Kind::Object {
         return Some(None);
     }
-    let found = members_at(text, at, &NAMES)?;
-    let n: [Option<u64>; 5] =
-        std::array::from_fn(|i| found[i].as_ref().and_then(|f| count(text, f)));
-    Some(counts(n[0].or(n[1]), n[2].or(n[3]), n[4]))
+    let names = USAGE_COUNTS.map(str::as_bytes);
+    let found = members_at(text, at, &names)?;
+    Some(counts_of(found.map(|f| f.and_then(|f| count(text, &f)))))
 }
 
 /// The first element of the (valid) array at `at` in `text`, as a value found there.
@@ -145,27 +137,19 @@ fn first_element_span(text: &[u8], array: Range<usize>) -> Option<Range<usize>> 
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
                 if depth == 0 {
-                    return Some(start..trim_end(text, start, i));
+                    return Some(start..skip_ws_back(text, i));
                 }
                 depth -= 1;
                 if depth == 0 {
                     return Some(start..i + 1);
                 }
             }
-            b',' if depth == 0 => return Some(start..trim_end(text, start, i)),
+            b',' if depth == 0 => return Some(start..skip_ws_back(text, i)),
             _ => {}
         }
         i += 1;
     }
     None
-}
-
-/// `end` moved back over JSON whitespace, not before `start`.
-fn trim_end(text: &[u8], start: usize, mut end: usize) -> usize {
-    while end > start && is_ws(text[end - 1]) {
-        end -= 1;
-    }
-    end
 }
 
 #[cfg(test)]

@@ -462,17 +462,25 @@ pub(crate) mod tests {
         }
     }
 
-    /// Every row's id, oldest first (or newest first).
-    fn ids(store: &LogStore, newest_first: bool) -> Vec<String> {
+    /// Every row's summary, oldest first (or newest first).
+    pub(crate) fn summaries(store: &LogStore, newest_first: bool) -> Vec<LogSummary> {
         let rtxn = store.read().unwrap();
         let mut seen = Vec::new();
         store
             .scan(&rtxn, None, None, newest_first, |_, s| {
-                seen.push(s.id);
+                seen.push(s);
                 true
             })
             .unwrap();
         seen
+    }
+
+    /// Every row's id, oldest first (or newest first).
+    fn ids(store: &LogStore, newest_first: bool) -> Vec<String> {
+        summaries(store, newest_first)
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
     }
 
     #[test]

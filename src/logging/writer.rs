@@ -253,7 +253,7 @@ fn sweep(store: &LogStore, retention: Duration) {
 mod tests {
     use super::*;
     use crate::logging::entry::new_id;
-    use crate::logging::store::tests::temp_dir;
+    use crate::logging::store::tests::{summaries, temp_dir};
 
     fn entry(ts_ns: u64) -> LogEntry {
         LogEntry {
@@ -362,17 +362,9 @@ mod tests {
         core.push(entry(now_ns()));
         w.shutdown(Duration::from_secs(5));
         assert_eq!(w.counters().written.load(Ordering::Relaxed), 1);
-        let rtxn = store.read().unwrap();
-        let mut ts = Vec::new();
-        store
-            .scan(&rtxn, None, None, false, |_, s| {
-                ts.push(s.ts_ns);
-                true
-            })
-            .unwrap();
+        let ts: Vec<u64> = summaries(&store, false).iter().map(|s| s.ts_ns).collect();
         assert_eq!(ts.len(), 1);
         assert!(ts[0] > 5);
-        drop(rtxn);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
