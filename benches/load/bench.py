@@ -15,8 +15,10 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-# The binaries `run.sh` built (CARGO_TARGET_DIR is honoured, as cargo honours it).
-REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release")
+# The binaries `run.sh` built, in its cargo profile (CARGO_TARGET_DIR is honoured, as cargo
+# honours it).
+PROFILE = os.environ.get("BENCH_PROFILE") or "release"
+REL = os.path.join(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), PROFILE)
 CLK = os.sysconf("SC_CLK_TCK")
 # Targets of the passthrough and stream scenarios.
 PROXY_TARGETS = ("direct", "floor", "ringway", "nginx")
@@ -517,7 +519,8 @@ def main():
               f"Command: `benches/load/run.sh --duration {args.duration} --rounds {args.rounds} "
               f"--connections {args.connections} --workers {args.workers} --scenarios {args.scenarios}` "
               f"(wrk -t1, ~1 KB OpenAI chat body, medians of {args.rounds} alternating rounds, "
-              f"{args.workers} worker(s) for each proxy).\n\n")
+              f"{args.workers} worker(s) for each proxy, ringway and the floor built with "
+              f"`--profile {PROFILE}`).\n\n")
     with open(args.results, "a") as f:
         f.write(header + report + "\n")
     print(f"appended to {args.results}")
