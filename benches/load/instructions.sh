@@ -6,7 +6,8 @@
 # Usage: benches/load/instructions.sh [path/to/ringway]   (default: the release build)
 # CG_KEEP=file keeps callgrind's output there, for callgrind_annotate; STREAM=1 counts the
 # streamed request (20 SSE events) instead; TRANSLATE=1 sends it to the Anthropic provider
-# (the OpenAI-to-Anthropic translation both ways).
+# (the OpenAI-to-Anthropic translation both ways); LOGS=1 turns request logging on and also
+# counts the log writer thread alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REL="${CARGO_TARGET_DIR:-target}/release"
@@ -22,7 +23,7 @@ MPID=$!
 for _ in $(seq 1 50); do grep -q listening "$D/mock.out" 2>/dev/null && break; sleep 0.1; done
 MP=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$D/mock.out" | head -1)
 cat > "$D/config.json" <<JSON
-{"client": {"enable_logging": false},
+{"client": {"enable_logging": $([ "${LOGS:-0}" = 1 ] && echo true || echo false)},
  "providers": {"openai": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
   "network_config": {"base_url": "http://127.0.0.1:$MP"}},
   "anthropic": {"keys": [{"name": "bench", "value": "sk-bench", "models": ["*"], "weight": 1}],
@@ -37,7 +38,9 @@ with open(sys.argv[1], "w") as f:
     f.write("wrk.body = " + json.dumps(chat_body(os.environ["STREAM"] == "1",
     "anthropic/claude-3-5-haiku" if os.environ["TRANSLATE"] == "1" else "openai/gpt-4o-mini")) + "\n")
 PY
-MONOIO_FORCE_LEGACY_DRIVER=1 valgrind --tool=callgrind --callgrind-out-file="$D/cg.%p" "$BIN" \
+THREADS=()
+[ "${LOGS:-0}" = 1 ] && THREADS=(--separate-threads=yes)
+MONOIO_FORCE_LEGACY_DRIVER=1 valgrind --tool=callgrind "${THREADS[@]}" --callgrind-out-file="$D/cg.%p" "$BIN" \
   --app-dir "$D" --host 127.0.0.1 --port 0 --workers 1 --log-level warn > "$D/gw.out" 2>/dev/null &
 VPID=$!
 for _ in $(seq 1 100); do grep -q listening "$D/gw.out" 2>/dev/null && break; sleep 0.2; done
@@ -48,7 +51,17 @@ callgrind_control -z "$VPID" >/dev/null 2>&1
 N=$(wrk -t1 -c4 -d6s -s "$D/post.lua" "$URL" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
 callgrind_control -d "$VPID" >/dev/null 2>&1
 sleep 1
-F=$(ls -t "$D"/cg.* | head -1)
-IR=$(sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$F" | head -1)
-[ -n "${CG_KEEP:-}" ] && cp "$F" "$CG_KEEP"
-echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request"
+total() { sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$1" | head -1; }
+if [ "${LOGS:-0}" = 1 ]; then
+  # One file per thread: the process's count is their sum; the writer's file names its loop.
+  IR=0
+  for F in "$D"/cg.*-*; do IR=$((IR + $(total "$F"))); done
+  W=$(grep -l "logging::writer" "$D"/cg.*-* | head -1)
+  [ -n "${CG_KEEP:-}" ] && cp "$W" "$CG_KEEP"
+  echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request, of which the log writer thread $(($(total "$W") / N))"
+else
+  F=$(ls -t "$D"/cg.* | head -1)
+  IR=$(total "$F")
+  [ -n "${CG_KEEP:-}" ] && cp "$F" "$CG_KEEP"
+  echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request"
+fi

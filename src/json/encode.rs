@@ -19,6 +19,11 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// Appends `value` to `out` as compact JSON, byte for byte what `serde_json::to_writer` writes.
+pub fn append<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+    value.serialize(&mut Encoder { out })
+}
+
 /// The serializer: appends to `out`.
 struct Encoder<'a> {
     out: &'a mut Vec<u8>,

@@ -23,7 +23,7 @@ pub mod scan;
 
 pub use decode::from_slice;
 pub use depth::{MAX_DEPTH, check_depth};
-pub use encode::to_vec;
+pub use encode::{append, to_vec};
 pub use error::JsonError;
 pub use fields::{RequestFields, read_fields, read_fields_with_depth, read_string_field};
 pub use needle::{mentions_error, mentions_usage};

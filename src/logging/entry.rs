@@ -374,7 +374,7 @@ impl ContentWriter {
     fn value(&mut self, name: &str, v: &Value) {
         self.key(name);
         // Writing a `Value` into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.out, v);
+        let _ = crate::json::append(&mut self.out, v);
     }
 
     /// Adds `name:` the JSON at `path` in `body` when it is there, small and valid; false
@@ -403,6 +403,8 @@ impl ContentWriter {
         if piece.len() > extract::MAX_RAW_PIECE {
             return false;
         }
+        // Sized once: the pieces are most of the content, and growing by doubling copied them.
+        self.out.reserve(name.len() + piece.len() + 6);
         self.key(name);
         self.out.extend_from_slice(piece);
         true

@@ -129,9 +129,15 @@ fn first_element_span(text: &[u8], array: Range<usize>) -> Option<Range<usize>> 
     while i < array.end {
         match text[i] {
             b'"' => {
+                // To the closing quote, a vector at a time: past each backslash and the byte
+                // it escapes.
                 i += 1;
-                while text[i] != b'"' {
-                    i += if text[i] == b'\\' { 2 } else { 1 };
+                loop {
+                    i += memchr::memchr2(b'"', b'\\', &text[i..array.end])?;
+                    if text[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
                 }
             }
             b'{' | b'[' => depth += 1,

@@ -204,26 +204,31 @@ impl LogStore {
         let mut wtxn = self.env.write_txn().map_err(|e| self.lmdb(e))?;
         let mut encoded = Vec::with_capacity(512);
         for (k, (summary, content)) in keyed {
-            // A retried id (same request id twice) replaces its earlier row.
-            if let Some(old) = self.ids.get(&wtxn, &summary.id).map_err(|e| self.lmdb(e))? {
-                let old = old.to_vec();
+            // A retried id (same request id twice) replaces its earlier row. Inserting first
+            // and reading the old key only when there is one saves a tree descent per row.
+            let old = self
+                .ids
+                .get_or_put(&mut wtxn, &summary.id, &k)
+                .map_err(|e| self.lmdb(e))?
+                .map(<[u8]>::to_vec);
+            if let Some(old) = old {
                 self.summaries
                     .delete(&mut wtxn, &old)
                     .map_err(|e| self.lmdb(e))?;
                 self.contents
                     .delete(&mut wtxn, &old)
                     .map_err(|e| self.lmdb(e))?;
+                self.ids
+                    .put(&mut wtxn, &summary.id, &k)
+                    .map_err(|e| self.lmdb(e))?;
             }
             // Serialising these plain structs cannot fail.
             encoded.clear();
-            let _ = serde_json::to_writer(&mut encoded, summary);
+            let _ = crate::json::append(&mut encoded, summary);
             put_last(self.summaries, &mut wtxn, &k, &encoded).map_err(|e| self.lmdb(e))?;
             if !content.is_empty() {
                 put_last(self.contents, &mut wtxn, &k, &content.0).map_err(|e| self.lmdb(e))?;
             }
-            self.ids
-                .put(&mut wtxn, &summary.id, &k)
-                .map_err(|e| self.lmdb(e))?;
         }
         wtxn.commit().map_err(|e| self.lmdb(e))
     }
@@ -505,6 +510,27 @@ pub(crate) mod tests {
             assert_eq!(s.id, id);
             assert_eq!(c, content(id).decode().unwrap());
         }
+    }
+
+    #[test]
+    fn a_repeated_id_replaces_its_earlier_row() {
+        let dir = temp_dir("replace");
+        let store = LogStore::open(&dir).unwrap();
+        let content = |t: &str| StoredContent(format!("{{\"t\":\"{t}\"}}").into_bytes());
+        let row = |id: &str, ts: u64, tag: &str| (summary(id, ts, tag), content(tag));
+        store
+            .put_batch(&[row("x", 10, "first"), row("y", 20, "y")])
+            .unwrap();
+        // Later in a new batch, then twice within one batch (the later one wins).
+        store.put_batch(&[row("x", 30, "second")]).unwrap();
+        store
+            .put_batch(&[row("x", 50, "fourth"), row("x", 40, "third")])
+            .unwrap();
+        assert_eq!(ids(&store, false), ["y", "x"]);
+        let (s, c) = store.get("x").unwrap().unwrap();
+        assert_eq!((s.ts_ns, s.provider.as_str()), (50, "fourth"));
+        assert_eq!(c, content("fourth").decode().unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
