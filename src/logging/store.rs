@@ -222,9 +222,8 @@ impl LogStore {
                     .put(&mut wtxn, &summary.id, &k)
                     .map_err(|e| self.lmdb(e))?;
             }
-            // Serialising these plain structs cannot fail.
             encoded.clear();
-            let _ = crate::json::append(&mut encoded, summary);
+            summary.encode(&mut encoded);
             put_last(self.summaries, &mut wtxn, &k, &encoded).map_err(|e| self.lmdb(e))?;
             if !content.is_empty() {
                 put_last(self.contents, &mut wtxn, &k, &content.0).map_err(|e| self.lmdb(e))?;
