@@ -9,7 +9,7 @@ use std::ops::Range;
 use super::entry::TokenUsage;
 use super::extract::{USAGE_COUNTS, counts_of};
 use crate::json::MAX_DEPTH;
-use crate::json::scan::{Kind, Member, scan_object, skip_ws, skip_ws_back};
+use crate::json::scan::{Kind, Member, scan_object, skip_ws};
 
 /// A member's value: its kind, span, and (for a string) whether it has escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,17 +45,49 @@ pub fn members<const N: usize>(object: &[u8], names: &[&[u8]; N]) -> Option<[Opt
     (scanned.is_ok() && !unusual).then_some(found)
 }
 
-/// The members of the object `within` holds at `at` (spans relative to `within`).
+/// The members of the object `within` holds at `at` (spans relative to `within`). `within` was
+/// validated whole by [`members`], so the object is walked without checking the grammar again.
 pub fn members_at<const N: usize>(
     within: &[u8],
     at: &Found,
     names: &[&[u8]; N],
 ) -> Option<[Option<Found>; N]> {
-    let mut found = members(&within[at.span.clone()], names)?;
-    for f in found.iter_mut().flatten() {
-        f.span = at.span.start + f.span.start..at.span.start + f.span.end;
+    let mut found: [Option<Found>; N] = std::array::from_fn(|_| None);
+    let end = at.span.end;
+    let mut i = skip_ws(within, at.span.start);
+    if within.get(i) != Some(&b'{') {
+        return None;
     }
-    Some(found)
+    i = skip_ws(within, i + 1);
+    if within.get(i) == Some(&b'}') {
+        return Some(found);
+    }
+    while i < end {
+        let (key_end, key_escaped) = string_end(within, i, end)?;
+        // An escaped key might spell one of the names: the general path decodes it.
+        if key_escaped {
+            return None;
+        }
+        let key = within.get(i + 1..key_end - 1)?;
+        i = skip_ws(within, key_end);
+        if within.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(within, i + 1);
+        let value = value_at(within, start, end)?;
+        if let Some(k) = names.iter().position(|n| *n == key)
+            && found[k].replace(value.clone()).is_some()
+        {
+            return None;
+        }
+        i = skip_ws(within, value.span.end);
+        match within.get(i) {
+            Some(b',') => i = skip_ws(within, i + 1),
+            Some(b'}') => return Some(found),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The text of a string value found in `text` (`None` for another kind).
@@ -100,57 +132,78 @@ pub fn first_element(text: &[u8], at: &Found) -> Option<Found> {
     if at.kind != Kind::Array {
         return None;
     }
-    let span = first_element_span(text, at.span.clone())?;
-    let kind = match text[span.start] {
-        b'{' => Kind::Object,
-        b'[' => Kind::Array,
-        b'"' => Kind::String,
-        b't' | b'f' => Kind::Bool,
-        b'n' => Kind::Null,
-        _ => Kind::Number,
+    let start = skip_ws(text, at.span.start + 1);
+    if start >= at.span.end || text[start] == b']' {
+        return None;
+    }
+    value_at(text, start, at.span.end)
+}
+
+/// The value starting at `start` in already validated `text`, which ends before `end`.
+fn value_at(text: &[u8], start: usize, end: usize) -> Option<Found> {
+    let (kind, stop, escaped) = match *text.get(start)? {
+        b'"' => {
+            let (stop, escaped) = string_end(text, start, end)?;
+            (Kind::String, stop, escaped)
+        }
+        b'{' => (Kind::Object, container_end(text, start, end)?, false),
+        b'[' => (Kind::Array, container_end(text, start, end)?, false),
+        b't' => (Kind::Bool, start + 4, false),
+        b'f' => (Kind::Bool, start + 5, false),
+        b'n' => (Kind::Null, start + 4, false),
+        _ => {
+            let len = text
+                .get(start..end)?
+                .iter()
+                .take_while(|b| is_number_byte(**b))
+                .count();
+            (Kind::Number, start + len, false)
+        }
     };
-    let escaped = kind == Kind::String && memchr::memchr(b'\\', &text[span.clone()]).is_some();
-    Some(Found {
+    (stop <= end).then_some(Found {
         kind,
-        span,
+        span: start..stop,
         escaped,
     })
 }
 
-/// The span of the first element of the (valid) array at `array` in `text`.
-fn first_element_span(text: &[u8], array: Range<usize>) -> Option<Range<usize>> {
-    let start = skip_ws(text, array.start + 1);
-    if start >= array.end || text[start] == b']' {
-        return None;
+/// Bytes a JSON number is made of.
+fn is_number_byte(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
+/// Just past the closing quote of the (valid) string whose opening quote is at `at`, and
+/// whether it has escapes: a vector at a time, past each backslash and the byte it escapes.
+fn string_end(text: &[u8], at: usize, end: usize) -> Option<(usize, bool)> {
+    let mut i = at + 1;
+    let mut escaped = false;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', text.get(i..end)?)?;
+        if text[i] == b'"' {
+            return Some((i + 1, escaped));
+        }
+        escaped = true;
+        i += 2;
     }
-    // The array was validated: brackets outside strings nest properly and every string ends.
+}
+
+/// Just past the bracket closing the (valid) object or array opened at `at`.
+fn container_end(text: &[u8], at: usize, end: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut i = start;
-    while i < array.end {
+    let mut i = at;
+    while i < end {
         match text[i] {
             b'"' => {
-                // To the closing quote, a vector at a time: past each backslash and the byte
-                // it escapes.
-                i += 1;
-                loop {
-                    i += memchr::memchr2(b'"', b'\\', &text[i..array.end])?;
-                    if text[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
+                i = string_end(text, i, end)?.0;
+                continue;
             }
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
-                if depth == 0 {
-                    return Some(start..skip_ws_back(text, i));
-                }
                 depth -= 1;
                 if depth == 0 {
-                    return Some(start..i + 1);
+                    return Some(i + 1);
                 }
             }
-            b',' if depth == 0 => return Some(start..skip_ws_back(text, i)),
             _ => {}
         }
         i += 1;
@@ -182,6 +235,42 @@ mod tests {
             };
             let got = first_element(text.as_bytes(), &at);
             assert_eq!(got.map(|f| &text[f.span]), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn nested_members_agree_with_the_validating_scan() {
+        let objects = [
+            r#"{}"#,
+            r#"{ }"#,
+            r#"{"a":1,"b":"x","c":null}"#,
+            r#"{ "a" : -1.5e+3 , "b" : [1,{"a":2}] , "c" : { "d" : "}" } }"#,
+            r#"{"b":"q\"uote\\","a":true,"c":false}"#,
+            r#"{"c":{"a":[]},"x":"a\u0041","a":{"b":"]"}}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"\u0061":1}"#,
+            r#"{"other\n":1,"a":2}"#,
+        ];
+        for object in objects {
+            // Nested in an array, as the readers find objects.
+            let text = format!("[{object}, 0]");
+            let whole = Found {
+                kind: Kind::Array,
+                span: 0..text.len(),
+                escaped: false,
+            };
+            let at = first_element(text.as_bytes(), &whole).unwrap_or_else(|| panic!("{object}"));
+            assert_eq!(&text[at.span.clone()], object);
+            let names = [&b"a"[..], b"b", b"c"];
+            let walked = members_at(text.as_bytes(), &at, &[names[0], names[1], names[2]]);
+            let scanned = members(object.as_bytes(), &[names[0], names[1], names[2]]);
+            let shift = |f: Option<Found>| {
+                f.map(|f| Found {
+                    span: f.span.start + 1..f.span.end + 1,
+                    ..f
+                })
+            };
+            assert_eq!(walked, scanned.map(|m| m.map(shift)), "{object}");
         }
     }
 
