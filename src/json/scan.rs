@@ -257,7 +257,11 @@ fn finish(body: &[u8], non_ascii: bool) -> Result<(), JsonError> {
 /// it has escapes. Inlined (as are the helpers it calls): it runs for every string, most of
 /// them short keys, where a call and its returned tuple cost as much as the search.
 #[inline(always)]
-fn string_end(body: &[u8], from: usize, non_ascii: &mut bool) -> Result<(usize, bool), JsonError> {
+pub(crate) fn string_end(
+    body: &[u8],
+    from: usize,
+    non_ascii: &mut bool,
+) -> Result<(usize, bool), JsonError> {
     let mut i = from;
     let mut escaped = false;
     loop {

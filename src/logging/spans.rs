@@ -9,7 +9,7 @@ use std::ops::Range;
 use super::entry::TokenUsage;
 use super::extract::{USAGE_COUNTS, counts_of};
 use crate::json::MAX_DEPTH;
-use crate::json::scan::{Kind, Member, scan_object, skip_ws};
+use crate::json::scan::{self, Kind, Member, scan_object, skip_ws};
 
 /// A member's value: its kind, span, and (for a string) whether it has escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,19 +172,13 @@ fn is_number_byte(b: u8) -> bool {
     matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
-/// Just past the closing quote of the (valid) string whose opening quote is at `at`, and
-/// whether it has escapes: a vector at a time, past each backslash and the byte it escapes.
+/// Just past the closing quote of the string whose opening quote is at `at` (before `end`), and
+/// whether it has escapes: the scanner's own inlined search, cheaper than a `memchr2` call on
+/// the short keys and values most of these are.
 fn string_end(text: &[u8], at: usize, end: usize) -> Option<(usize, bool)> {
-    let mut i = at + 1;
-    let mut escaped = false;
-    loop {
-        i += memchr::memchr2(b'"', b'\\', text.get(i..end)?)?;
-        if text[i] == b'"' {
-            return Some((i + 1, escaped));
-        }
-        escaped = true;
-        i += 2;
-    }
+    let mut non_ascii = false;
+    let text = text.get(..end)?;
+    scan::string_end(text, at + 1, &mut non_ascii).ok()
 }
 
 /// Just past the bracket closing the (valid) object or array opened at `at`.
