@@ -85,7 +85,9 @@ pub fn split_model(model: &str) -> Result<(&str, &str), GatewayError> {
     if model.is_empty() {
         return Err(GatewayError::BadRequest("model is required".into()));
     }
-    match model.split_once('/') {
+    // A byte search: `str::split_once` with a char pattern costs several times more here.
+    let slash = model.bytes().position(|b| b == b'/');
+    match slash.map(|i| (&model[..i], &model[i + 1..])) {
         Some((p, m)) if !trim(p).is_empty() && !trim(m).is_empty() => Ok((trim(p), trim(m))),
         _ => Err(GatewayError::BadRequest(format!(
             "provider is required in model field (format: provider/model), got '{model}'"
