@@ -53,12 +53,19 @@ callgrind_control -d "$VPID" >/dev/null 2>&1
 sleep 1
 total() { sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$1" | head -1; }
 if [ "${LOGS:-0}" = 1 ]; then
-  # One file per thread: the process's count is their sum; the writer's file names its loop.
+  # One file per thread: the process's count is their sum. The writer is the busiest thread
+  # that is not the worker (whose file holds the connection task); the others idle.
   IR=0
-  for F in "$D"/cg.*-*; do IR=$((IR + $(total "$F"))); done
-  W=$(grep -l "logging::writer" "$D"/cg.*-* | head -1)
+  W=""
+  WIR=0
+  for F in "$D"/cg.*-*; do
+    T=$(total "$F")
+    T=${T:-0}
+    IR=$((IR + T))
+    if ! grep -q "server::conn::serve" "$F" && [ "$T" -gt "$WIR" ]; then W="$F"; WIR=$T; fi
+  done
   [ -n "${CG_KEEP:-}" ] && cp "$W" "$CG_KEEP"
-  echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request, of which the log writer thread $(($(total "$W") / N))"
+  echo "$BIN: $N requests, $IR instructions, $((IR / N)) per request, of which the log writer thread $((WIR / N))"
 else
   F=$(ls -t "$D"/cg.* | head -1)
   IR=$(total "$F")
