@@ -15,7 +15,7 @@ pub type Error = serde_json::Error;
 /// Encodes `value` as compact JSON, byte for byte what `serde_json::to_vec` writes.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(256);
-    value.serialize(&mut Encoder { out: &mut out })?;
+    append(&mut out, value)?;
     Ok(out)
 }
 

@@ -255,9 +255,9 @@ mod tests {
             };
             let at = first_element(text.as_bytes(), &whole).unwrap_or_else(|| panic!("{object}"));
             assert_eq!(&text[at.span.clone()], object);
-            let names = [&b"a"[..], b"b", b"c"];
-            let walked = members_at(text.as_bytes(), &at, &[names[0], names[1], names[2]]);
-            let scanned = members(object.as_bytes(), &[names[0], names[1], names[2]]);
+            let names: [&[u8]; 3] = [b"a", b"b", b"c"];
+            let walked = members_at(text.as_bytes(), &at, &names);
+            let scanned = members(object.as_bytes(), &names);
             let shift = |f: Option<Found>| {
                 f.map(|f| Found {
                     span: f.span.start + 1..f.span.end + 1,
